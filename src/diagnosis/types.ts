@@ -49,3 +49,15 @@ export interface Diagnosis {
   /** Sum of testcase times, as the runner reported them. */
   durationMs: number;
 }
+
+/** How a token is shown anywhere outside the process that holds it (CONTRACT.md). */
+export interface TokenFingerprint {
+  length: number;
+  dots: number;
+  /** First 12 characters; empty for a value of 20 characters or fewer. */
+  prefix: string;
+  /** Last 8 characters; empty for a value of 20 characters or fewer. */
+  suffix: string;
+  /** Whether the value carried a `Bearer ` prefix. */
+  bearer: boolean;
+}

@@ -1,0 +1,67 @@
+import { strict as assert } from 'node:assert';
+import { fingerprintToken, formatFingerprint, redact, redactDeep, REDACTED } from '../../src/diagnosis/redact';
+import { makeJwt } from './helpers';
+
+describe('redact', () => {
+  const jwt = makeJwt({ sub: 'user-1', email: 'a@example.com', iat: 1757322000 });
+
+  it('replaces a JWT by its fingerprint, with and without Bearer', () => {
+    const fp = formatFingerprint(fingerprintToken(jwt));
+    assert.equal(redact(`token=${jwt} rejected`), `token=${fp} rejected`);
+    const withBearer = redact(`Authorization: Bearer ${jwt}`);
+    assert.ok(!withBearer.includes(jwt));
+    assert.match(withBearer, /Authorization: \[token len=\d+ dots=2 eyJhbGciOiJI…\S{8} bearer=yes\]/);
+  });
+
+  it('fingerprints like the contract: length, dots, first 12 and last 8, Bearer prefix', () => {
+    const fp = fingerprintToken(jwt);
+    assert.deepEqual(fp, { length: jwt.length, dots: 2, prefix: jwt.slice(0, 12), suffix: jwt.slice(-8), bearer: false });
+    assert.equal(fingerprintToken(`Bearer ${jwt}`).bearer, true);
+    assert.equal(formatFingerprint(fingerprintToken('short-secret')), '[token len=12 dots=0 … bearer=no]');
+  });
+
+  it('masks Bearer/Basic credentials, key=value secrets and well-known key formats', () => {
+    const text = [
+      'Authorization: Basic dXNlcjpodW50ZXIy',
+      'got Bearer abc123.def456~ok',
+      'url?api_key=9f86d081884c7d65&x=1',
+      '{"password": "hunter2hunter2"}',
+      'OPENAI sk-proj-abcdefghijklmnopqrstuv',
+      'missing Bearer prefix',
+    ].join('\n');
+    const out = redact(text);
+    for (const secret of ['dXNlcjpodW50ZXIy', 'abc123.def456~ok', '9f86d081884c7d65', 'hunter2hunter2', 'sk-proj-abcdefghijklmnopqrstuv']) {
+      assert.ok(!out.includes(secret), `${secret} left in ${out}`);
+    }
+    assert.ok(out.includes('missing Bearer prefix'), 'plain words after Bearer are not credentials');
+    assert.ok(out.includes(`api_key=${REDACTED}&x=1`));
+  });
+
+  it('masks env values named like secrets and explicit secrets in all their encoded forms', () => {
+    const value = 'opaque/Value+with=chars"42';
+    process.env.E2E_TEST_PASSWORD = value;
+    try {
+      const forms = [
+        value,
+        Buffer.from(value).toString('base64'),
+        Buffer.from(value).toString('base64url'),
+        encodeURIComponent(value),
+        JSON.stringify(value).slice(1, -1),
+      ];
+      const out = redact(forms.join(' | ') + ' | other-explicit-one', ['other-explicit-one']);
+      for (const form of forms) assert.ok(!out.includes(form), `${form} left in ${out}`);
+      assert.ok(!out.includes('other-explicit-one'));
+      assert.equal(redact('a harmless line'), 'a harmless line');
+    } finally {
+      delete process.env.E2E_TEST_PASSWORD;
+    }
+  });
+
+  it('redactDeep masks secret-named keys as a whole and keeps env var names', () => {
+    const out = redactDeep({ tokenEnv: 'E2E_JWT', accessToken: 'plainopaque', nested: [{ msg: `bad ${jwt}` }], n: 3 });
+    assert.equal(out.tokenEnv, 'E2E_JWT');
+    assert.equal(out.accessToken, REDACTED);
+    assert.ok(!JSON.stringify(out).includes(jwt));
+    assert.equal(out.n, 3);
+  });
+});
