@@ -1,0 +1,409 @@
+/**
+ * The `cloud-run` deployer: Cloud Run Admin API v2 through @google-cloud/run.
+ *
+ * A deploy sets the service's container image and sends all traffic to the latest ready revision; a
+ * rollback pins all traffic to one revision. Both wait for the update's long-running operation
+ * within `deploy.timeout`. Retries are left to the activity's retry policy (one place, visible in
+ * the workflow's history), so every RPC here is made once: transient failures surface as
+ * DeployUnavailable, permanent ones as DeployRejected with what to fix, a revision that does not
+ * become ready as DeployFailed with its conditions.
+ */
+import { RevisionsClient, ServicesClient, protos } from '@google-cloud/run';
+import { Status, createBackoffSettings, googleAuthLibrary, grpc } from 'google-gax';
+import type { CallOptions, ClientOptions, GoogleError, LROperation } from 'google-gax';
+import type { DeployConfig } from '../config/types';
+import { durationMs } from '../config';
+import { redact } from '../diagnosis/redact';
+import { FailureType, LoopError } from '../errors';
+import type { Deployer, DeployRequest, DeployResult, RollbackResult } from './types';
+
+type CloudRunConfig = Extract<DeployConfig, { kind: 'cloud-run' }>;
+type Service = protos.google.cloud.run.v2.IService;
+type Condition = protos.google.cloud.run.v2.ICondition;
+const ServiceMessage = protos.google.cloud.run.v2.Service;
+
+/**
+ * Template annotations that make a deploy recognisable later: a retried or replayed deploy finds its
+ * own revision (and the rollback target it recorded) instead of creating another one.
+ */
+export const COMMIT_ANNOTATION = 'tdl-commit';
+export const PREVIOUS_REVISION_ANNOTATION = 'tdl-previous-revision';
+/** Bumped to get a fresh revision for a commit whose revision failed to start (Cloud Run keeps a failed one failed). */
+export const ATTEMPT_ANNOTATION = 'tdl-attempt';
+
+const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
+const BY_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+
+/** Timing knobs; the defaults suit the real API, tests shorten them. */
+export interface CloudRunDeployerOptions {
+  /** First delay between polls of a long-running operation; grows 1.5x up to `pollMaxMs`. */
+  pollInitialMs?: number;
+  pollMaxMs?: number;
+  /** How often `progress` is called while waiting. */
+  progressEveryMs?: number;
+  /** Bound on a single RPC (within what is left of `deploy.timeout`). */
+  rpcTimeoutMs?: number;
+}
+
+const DEFAULTS: Required<CloudRunDeployerOptions> = {
+  pollInitialMs: 1000,
+  pollMaxMs: 10_000,
+  progressEveryMs: 10_000,
+  rpcTimeoutMs: 30_000,
+};
+
+/** A registry path (host[:port]/path...) with a tag or a sha256 digest, as Docker references go. */
+const IMAGE_REFERENCE =
+  /^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::\d+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+(?::\w[\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+
+export function cloudRunDeployer(config: CloudRunConfig, options: CloudRunDeployerOptions = {}): Deployer {
+  const tuning = { ...DEFAULTS, ...options };
+  return {
+    async deploy(req: DeployRequest): Promise<DeployResult> {
+      const started = Date.now();
+      const image = imageFor(config.image, req.commit);
+      return withApi(config, tuning, req.signal, async (api) => {
+        const current = await api.getService();
+        const template = current.template ?? {};
+        const annotations = template.annotations ?? {};
+        const sameCommit = template.containers?.[0]?.image === image && annotations[COMMIT_ANNOTATION] === req.commit;
+        const serving = servingRevision(current);
+        const previousRevision = sameCommit ? annotations[PREVIOUS_REVISION_ANNOTATION] || null : serving;
+        const latestReady = shortName(current.latestReadyRevision);
+        const result = (revision: string, conditions: string[], alreadyServing: boolean): DeployResult => ({
+          kind: 'cloud-run',
+          commit: req.commit,
+          revision,
+          previousRevision,
+          alreadyServing,
+          conditions,
+          durationMs: Date.now() - started,
+          logPath: null,
+        });
+
+        if (sameCommit && !current.reconciling && latestReady === shortName(current.latestCreatedRevision) && isOnlyTarget(current, latestReady)) {
+          return result(latestReady, await api.conditionsOf(current.latestReadyRevision!), true);
+        }
+        // Same commit but its revision failed to start: only a new revision can try again.
+        const failedBefore = sameCommit && !current.reconciling && current.terminalCondition?.state === 'CONDITION_FAILED';
+        const update: Service = {
+          ...current,
+          template: sameCommit && !failedBefore ? template : withImage(template, image, req.commit, serving, failedBefore),
+          traffic: [{ type: LATEST, percent: 100 }],
+        };
+        req.progress(`updating ${api.serviceName} to ${image}`);
+        const outcome = await api.updateAndWait(update, req.progress);
+        if ('error' in outcome) {
+          const revision = outcome.service?.latestCreatedRevision;
+          const conditions = revision ? await api.conditionsOf(revision) : [];
+          throw new LoopError(
+            FailureType.DeployFailed,
+            redact(`Cloud Run revision ${shortName(revision) || '(unknown)'} of commit ${req.commit} did not become ready: ${outcome.error.message}`),
+            { revision: shortName(revision) || null, previousRevision, conditions, image },
+          );
+        }
+        const revision = shortName(outcome.service.latestReadyRevision);
+        return result(revision, await api.conditionsOf(outcome.service.latestReadyRevision!), false);
+      });
+    },
+
+    async rollback(toRevision: string, signal: AbortSignal): Promise<RollbackResult> {
+      const started = Date.now();
+      const target = shortName(toRevision);
+      return withApi(config, tuning, signal, async (api) => {
+        const current = await api.getService();
+        const from = servingRevision(current);
+        // A retried rollback finds the traffic already moved.
+        if (!isOnlyTarget(current, target)) {
+          const outcome = await api.updateAndWait(
+            { ...current, traffic: [{ type: BY_REVISION, revision: target, percent: 100 }] },
+            () => undefined,
+            `check that revision ${target} of ${api.serviceName} exists and is ready`,
+          );
+          if ('error' in outcome) {
+            throw new LoopError(FailureType.DeployFailed, redact(`Rolling Cloud Run traffic back to ${target} failed: ${outcome.error.message}`), {
+              revision: target,
+              from,
+            });
+          }
+        }
+        return { revision: target, from, durationMs: Date.now() - started };
+      });
+    },
+  };
+}
+
+/** `deploy.image` with `{commit}` replaced, checked before any call is made. */
+function imageFor(template: string, commit: string): string {
+  const image = template.replaceAll('{commit}', commit);
+  if (!IMAGE_REFERENCE.test(image)) {
+    throw new LoopError(
+      FailureType.DeployRejected,
+      `deploy.image "${image}" is not a container image reference: expected a registry path with a tag or ` +
+        `digest and no spaces, e.g. "us-docker.pkg.dev/project/repo/backend:{commit}"`,
+      { field: 'deploy.image' },
+    );
+  }
+  return image;
+}
+
+function withImage(
+  template: protos.google.cloud.run.v2.IRevisionTemplate,
+  image: string,
+  commit: string,
+  serving: string | null,
+  newAttempt: boolean,
+): protos.google.cloud.run.v2.IRevisionTemplate {
+  const [first, ...rest] = template.containers ?? [];
+  const annotations: Record<string, string> = {
+    ...template.annotations,
+    [COMMIT_ANNOTATION]: commit,
+    [PREVIOUS_REVISION_ANNOTATION]: serving ?? '',
+  };
+  if (newAttempt) annotations[ATTEMPT_ANNOTATION] = String(Number(annotations[ATTEMPT_ANNOTATION] ?? '1') + 1);
+  else delete annotations[ATTEMPT_ANNOTATION];
+  // A revision name in the template names exactly one revision: clear it so Cloud Run generates one.
+  return { ...template, revision: '', annotations, containers: [{ ...first, image }, ...rest] };
+}
+
+function shortName(name: string | null | undefined): string {
+  return (name ?? '').split('/').pop() ?? '';
+}
+
+/** The revision a traffic status routes to: LATEST means the latest ready revision. */
+function revisionOf(service: Service, target: protos.google.cloud.run.v2.ITrafficTargetStatus): string {
+  return target.revision || (target.type === LATEST ? shortName(service.latestReadyRevision) : '');
+}
+
+/** The revision taking the most traffic. */
+function servingRevision(service: Service): string | null {
+  const top = [...(service.trafficStatuses ?? [])].sort((a, b) => (b.percent ?? 0) - (a.percent ?? 0))[0];
+  return top ? revisionOf(service, top) || null : null;
+}
+
+/** Whether `revision` takes all of the traffic. */
+function isOnlyTarget(service: Service, revision: string): boolean {
+  const live = (service.trafficStatuses ?? []).filter((t) => (t.percent ?? 0) > 0);
+  return live.length > 0 && live.every((t) => revisionOf(service, t) === revision);
+}
+
+/** "Ready=False: container failed to start ..." */
+function formatCondition(c: Condition): string {
+  const state = c.state === 'CONDITION_SUCCEEDED' ? 'True' : c.state === 'CONDITION_FAILED' ? 'False' : 'Unknown';
+  return redact(`${c.type}=${state}${c.message ? `: ${c.message}` : ''}`);
+}
+
+/**
+ * Unary calls answer plain objects with enum names and int64 as strings; a long-running operation's
+ * result is a protobuf message with numeric enums and Longs. Everything goes through this once.
+ */
+function normalise(service: Service): Service {
+  return ServiceMessage.toObject(ServiceMessage.fromObject(service), { enums: String, longs: String, defaults: true }) as Service;
+}
+
+function clientOptions(endpoint: string | null): ClientOptions {
+  if (endpoint === null) return {}; // Application Default Credentials, the public endpoint
+  const match = /^(.+):(\d+)$/.exec(endpoint);
+  if (!match) throw new LoopError(FailureType.DeployRejected, `deploy.endpoint "${endpoint}" must be host:port`, { field: 'deploy.endpoint' });
+  // A local stand-in speaks plaintext and needs no credentials; an empty OAuth2Client keeps the
+  // client from looking up Application Default Credentials.
+  return {
+    apiEndpoint: match[1],
+    port: Number(match[2]),
+    sslCreds: grpc.credentials.createInsecure(),
+    authClient: new googleAuthLibrary.OAuth2Client(),
+  };
+}
+
+type UpdateOutcome = { service: Service } | { error: GoogleError; service: Service | null };
+
+/** The API calls one deploy or rollback makes, bounded by `deploy.timeout` and the abort signal. */
+class CloudRunApi {
+  readonly serviceName: string;
+  private readonly deadline: number;
+  private readonly services: ServicesClient;
+  private readonly revisions: RevisionsClient;
+
+  constructor(
+    private readonly config: CloudRunConfig,
+    private readonly tuning: Required<CloudRunDeployerOptions>,
+    private readonly signal: AbortSignal,
+  ) {
+    this.serviceName = `projects/${config.project}/locations/${config.region}/services/${config.service}`;
+    this.deadline = Date.now() + durationMs(config.timeout);
+    const options = clientOptions(config.endpoint);
+    this.services = new ServicesClient(options);
+    this.revisions = new RevisionsClient(options);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.services.close(), this.revisions.close()]);
+  }
+
+  async getService(): Promise<Service> {
+    const [service] = await this.call('reading', (opts) => this.services.getService({ name: this.serviceName }, opts));
+    return normalise(service);
+  }
+
+  /** Readiness conditions of a revision, for the record; a failed lookup must not hide the deploy's outcome. */
+  async conditionsOf(revisionName: string): Promise<string[]> {
+    try {
+      const [revision] = await this.call('reading a revision of', (opts) => this.revisions.getRevision({ name: revisionName }, opts));
+      return (revision.conditions ?? []).map(formatCondition);
+    } catch (err) {
+      if (this.signal.aborted) throw err;
+      return [`conditions of ${shortName(revisionName)} unavailable: ${(err as Error).message}`];
+    }
+  }
+
+  /** UpdateService, then wait for its operation: the service it produced, or the operation's error. */
+  async updateAndWait(service: Service, progress: (note: string) => void, refusedHint?: string): Promise<UpdateOutcome> {
+    const [operation] = await this.call(
+      'updating',
+      (opts) =>
+      this.services.updateService(
+        { service },
+        // Polling has no overall deadline by default: bound it by what is left of deploy.timeout.
+        { ...opts, longrunning: createBackoffSettings(this.tuning.pollInitialMs, 1.5, this.tuning.pollMaxMs, null, null, null, this.remaining('updating')) },
+      ),
+      refusedHint,
+    );
+    try {
+      return { service: normalise(await this.waitFor(operation, progress)) };
+    } catch (err) {
+      if (this.signal.aborted) throw err;
+      // Either polling failed (an API error) or the operation itself finished with an error.
+      if (!(operation.latestResponse?.done && operation.error)) throw this.apiError(err, 'waiting for the update of');
+      const metadata = operation.metadata as Service | null;
+      return { error: err as GoogleError, service: metadata ? normalise(metadata) : null };
+    }
+  }
+
+  private waitFor(operation: LROperation<Service, Service>, progress: (note: string) => void): Promise<Service> {
+    return new Promise((resolve, reject) => {
+      const started = Date.now();
+      let note = `waiting for Cloud Run to update ${this.serviceName}`;
+      const ticker = setInterval(() => progress(`${note} (${Math.round((Date.now() - started) / 1000)}s)`), this.tuning.progressEveryMs);
+      const onProgress = (metadata: Service) => {
+        const condition = normalise(metadata).terminalCondition;
+        if (condition?.type) note = `${this.serviceName}: ${formatCondition(condition)}`;
+      };
+      const onComplete = (result: Service) => {
+        stop();
+        resolve(result);
+      };
+      const onError = (err: Error) => {
+        stop();
+        reject(err);
+      };
+      const onAbort = () => {
+        stop();
+        reject(this.signal.reason);
+      };
+      // Removing the last 'complete' listener is what stops gax's polling. 'error' stays subscribed:
+      // a poll in flight may still fail later, and an emitter without an 'error' listener throws.
+      const stop = () => {
+        clearInterval(ticker);
+        operation.removeListener('complete', onComplete);
+        operation.removeListener('progress', onProgress);
+        this.signal.removeEventListener('abort', onAbort);
+      };
+      operation.on('error', onError);
+      operation.on('progress', onProgress);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      if (this.signal.aborted) onAbort();
+      else operation.on('complete', onComplete);
+    });
+  }
+
+  private remaining(action: string): number {
+    const left = this.deadline - Date.now();
+    if (left <= 0) throw this.timedOut(action);
+    return left;
+  }
+
+  private timedOut(action: string): LoopError {
+    return new LoopError(
+      FailureType.DeployUnavailable,
+      `Gave up ${action} Cloud Run service ${this.serviceName}: not done within deploy.timeout (${this.config.timeout})`,
+      { service: this.serviceName },
+    );
+  }
+
+  /** One RPC, made once, abandoned on abort, its failure typed. */
+  private async call<T>(action: string, rpc: (opts: CallOptions) => Promise<T>, refusedHint?: string): Promise<T> {
+    const opts: CallOptions = { retry: null, timeout: Math.min(this.tuning.rpcTimeoutMs, this.remaining(action)) };
+    try {
+      return await abortable(rpc(opts), this.signal);
+    } catch (err) {
+      throw this.signal.aborted ? err : this.apiError(err, action, refusedHint);
+    }
+  }
+
+  private apiError(err: unknown, action: string, refusedHint = "check deploy.image and the service's configuration"): LoopError {
+    if (Date.now() >= this.deadline) return this.timedOut(action);
+    const code = (err as { code?: unknown }).code;
+    const details = (err as { details?: unknown }).details;
+    const said = redact(typeof details === 'string' && details ? details : String((err as Error).message ?? err));
+    const what = `${action} Cloud Run service ${this.serviceName}`;
+    const rejected = (message: string) =>
+      new LoopError(FailureType.DeployRejected, message, { code: typeof code === 'number' ? Status[code] : null, service: this.serviceName });
+    switch (code) {
+      case Status.NOT_FOUND:
+        return rejected(`Cloud Run service ${this.serviceName} not found (${said}): check deploy.project, deploy.region and deploy.service`);
+      case Status.PERMISSION_DENIED:
+        return rejected(
+          `Permission denied ${what} (${said}): the worker's credentials need roles/run.developer on deploy.project ` +
+            `"${this.config.project}" and roles/iam.serviceAccountUser on the service's runtime service account`,
+        );
+      case Status.UNAUTHENTICATED:
+        return rejected(
+          `Credentials not accepted ${what} (${said}): refresh the worker's Application Default ` +
+            `Credentials (gcloud auth application-default login, or GOOGLE_APPLICATION_CREDENTIALS)`,
+        );
+      case Status.INVALID_ARGUMENT:
+      case Status.FAILED_PRECONDITION:
+      case Status.OUT_OF_RANGE:
+      case Status.ALREADY_EXISTS:
+      case Status.UNIMPLEMENTED:
+        return rejected(`Request refused ${what} (${said}): ${refusedHint}`);
+      case undefined:
+        // google-auth-library's error when no Application Default Credentials can be found.
+        if (/default credentials/i.test(said)) {
+          return rejected(
+            `No Application Default Credentials on the worker (${said}): run "gcloud auth application-default login" ` +
+              `or set GOOGLE_APPLICATION_CREDENTIALS`,
+          );
+        }
+    }
+    // UNAVAILABLE, RESOURCE_EXHAUSTED (429), INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, ABORTED, CANCELLED,
+    // network errors: a later attempt can succeed.
+    const name = typeof code === 'number' ? Status[code] : 'error';
+    return new LoopError(FailureType.DeployUnavailable, `${name} ${what}: ${said}`, { code: name, service: this.serviceName });
+  }
+}
+
+async function withApi<T>(
+  config: CloudRunConfig,
+  tuning: Required<CloudRunDeployerOptions>,
+  signal: AbortSignal,
+  use: (api: CloudRunApi) => Promise<T>,
+): Promise<T> {
+  signal.throwIfAborted();
+  const api = new CloudRunApi(config, tuning, signal);
+  try {
+    return await use(api);
+  } finally {
+    await api.close();
+  }
+}
+
+/** Settles with `promise`, or rejects with the abort reason first; the promise's late outcome is dropped. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
