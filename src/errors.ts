@@ -18,6 +18,8 @@ export const FailureType = {
   DeployFailed: 'DeployFailed',
   /** A notification could not be delivered (transient). */
   NotifyFailed: 'NotifyFailed',
+  /** A notification was refused for good (webhook 4xx other than 429, command not found): fix handoff.*. */
+  NotifyRejected: 'NotifyRejected',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -28,6 +30,7 @@ export const NON_RETRYABLE_TYPES: FailureType[] = [
   FailureType.NoJUnitReport,
   FailureType.DeployRejected,
   FailureType.DeployFailed,
+  FailureType.NotifyRejected,
 ];
 
 /**

@@ -1,0 +1,173 @@
+/**
+ * Tells the fix team or the infrastructure team: a Slack-compatible webhook POST and/or a command
+ * with the report on stdin. Everything sent passes through redact(); the webhook URL is itself a
+ * secret (Slack's carries its token in the path), so errors show only its origin.
+ * Transient failures (network, timeout, 5xx, 429, a command's non-zero exit) are NotifyFailed and
+ * retried; a refusal retrying cannot change (other 4xx, command not found) is NotifyRejected.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { HandoffConfig } from '../config/types';
+import { redact } from '../diagnosis/redact';
+import { FailureType, LoopError } from '../errors';
+import { runCommand } from '../process';
+
+export type Audience = 'fix-team' | 'infra-team';
+
+export interface Notification {
+  audience: Audience;
+  /** The loop's name. */
+  loop: string;
+  workflowId: string;
+  cycle: number;
+  phase: string;
+  /** One or two lines: what happened and what is wanted. */
+  text: string;
+  /** The cycle's Markdown report ('' when there is none yet). */
+  report: string;
+  reportPath: string | null;
+}
+
+export interface NotifyOptions {
+  signal: AbortSignal;
+  /** Bound on each channel (the webhook request, the command). Default 15 s. */
+  timeoutMs?: number;
+}
+
+export interface NotifyResult {
+  /** The webhook's HTTP status, when one was configured. */
+  webhook: { status: number } | null;
+  command: { exitCode: number } | null;
+  durationMs: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 15_000;
+/** Slack refuses a section whose text is longer. */
+const SLACK_SECTION_LIMIT = 3000;
+/** Shell exit codes for "not executable" and "not found": the command itself is wrong. */
+const CANNOT_RUN = new Set([126, 127]);
+
+export async function notify(
+  target: Pick<HandoffConfig, 'webhookUrl' | 'command'>,
+  message: Notification,
+  opts: NotifyOptions,
+): Promise<NotifyResult> {
+  const started = Date.now();
+  const secrets = target.webhookUrl ? [target.webhookUrl] : [];
+  const safe: Notification = { ...message, text: redact(message.text, secrets), report: redact(message.report, secrets) };
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const [webhook, command] = await Promise.allSettled([
+    target.webhookUrl ? postWebhook(target.webhookUrl, safe, opts.signal, timeoutMs) : null,
+    target.command ? runNotifyCommand(target.command, safe, opts.signal, timeoutMs) : null,
+  ]);
+  const failures = [webhook, command].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+  if (failures.length > 0) {
+    opts.signal.throwIfAborted();
+    if (failures.length === 1) throw failures[0];
+    const typed = failures.filter((f): f is LoopError => f instanceof LoopError);
+    if (typed.length < failures.length) throw failures.find((f) => !(f instanceof LoopError));
+    // Both channels are retried together: the retry repeats a delivered one (at-least-once).
+    const type = typed.some((f) => f.type === FailureType.NotifyRejected) ? FailureType.NotifyRejected : FailureType.NotifyFailed;
+    throw new LoopError(type, typed.map((f) => f.message).join('; '), { audience: message.audience });
+  }
+  return {
+    webhook: webhook.status === 'fulfilled' ? webhook.value : null,
+    command: command.status === 'fulfilled' ? command.value : null,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Slack reads `text` and `blocks`; other receivers get the loop's own fields alongside. */
+function webhookPayload(n: Notification): Record<string, unknown> {
+  const context = `*${n.loop}* · cycle ${n.cycle} · phase \`${n.phase}\` · for ${n.audience}${n.reportPath ? ` · report \`${n.reportPath}\`` : ''}`;
+  const blocks: unknown[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: truncate(n.text, SLACK_SECTION_LIMIT) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context, SLACK_SECTION_LIMIT) }] },
+  ];
+  if (n.report) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(n.report, SLACK_SECTION_LIMIT) } });
+  return {
+    text: n.text,
+    blocks,
+    loop: n.loop,
+    workflowId: n.workflowId,
+    cycle: n.cycle,
+    audience: n.audience,
+    phase: n.phase,
+    reportPath: n.reportPath,
+    report: n.report,
+  };
+}
+
+function truncate(text: string, limit: number): string {
+  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
+}
+
+async function postWebhook(url: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ status: number }> {
+  let origin: string;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    throw new LoopError(FailureType.NotifyRejected, 'handoff.webhookUrl is not a valid URL');
+  }
+  const where = `handoff.webhookUrl (${origin}/…)`;
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(webhookPayload(n)),
+      signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
+    });
+  } catch (err) {
+    signal.throwIfAborted();
+    const timedOut = (err as Error).name === 'TimeoutError';
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = timedOut ? `did not answer within ${timeoutMs} ms` : `unreachable (${cause?.code ?? cause?.message ?? (err as Error).message})`;
+    throw new LoopError(FailureType.NotifyFailed, redact(`${where} ${why}`, [url]));
+  }
+  const body = redact(truncate((await response.text().catch(() => '')).trim(), 200), [url]);
+  if (response.ok) return { status: response.status };
+  const answered = `${where} answered ${response.status}${body ? ` (${body})` : ''}`;
+  if (response.status === 429 || response.status >= 500) throw new LoopError(FailureType.NotifyFailed, answered, { status: response.status });
+  throw new LoopError(FailureType.NotifyRejected, `${answered}: check the URL and the receiver; retrying will not help`, {
+    status: response.status,
+  });
+}
+
+async function runNotifyCommand(command: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ exitCode: number }> {
+  // The command's output is only wanted when it fails (its tail goes into the error).
+  const dir = mkdtempSync(join(tmpdir(), 'tdl-notify-'));
+  const outputPath = join(dir, 'output.log');
+  try {
+    const result = await runCommand({
+      command,
+      cwd: process.cwd(),
+      env: {
+        ...process.env,
+        TDL_LOOP: n.loop,
+        TDL_WORKFLOW_ID: n.workflowId,
+        TDL_CYCLE: String(n.cycle),
+        TDL_AUDIENCE: n.audience,
+        TDL_PHASE: n.phase,
+        TDL_MESSAGE: n.text,
+        TDL_REPORT_PATH: n.reportPath ?? '',
+      },
+      timeoutMs,
+      outputPath,
+      signal,
+      stdin: n.report || n.text,
+    });
+    signal.throwIfAborted();
+    if (result.exitCode === 0) return { exitCode: 0 };
+    const tail = redact(readFileSync(outputPath, 'utf8').trimEnd().split('\n').slice(-5).join('\n'));
+    if (result.timedOut) throw new LoopError(FailureType.NotifyFailed, `handoff.command did not finish within ${timeoutMs} ms: ${tail}`);
+    const exited = `handoff.command exited with code ${result.exitCode ?? result.killedBy}: ${tail}`;
+    if (result.exitCode !== null && CANNOT_RUN.has(result.exitCode)) {
+      throw new LoopError(FailureType.NotifyRejected, `${exited}: the command cannot run; check handoff.command`);
+    }
+    throw new LoopError(FailureType.NotifyFailed, exited, { exitCode: result.exitCode });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
