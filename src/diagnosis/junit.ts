@@ -161,6 +161,18 @@ export async function parseJUnitFile(file: string, onCase: (record: TestCaseReco
     warnings.push(`${file}: the report ends inside testcase ${cutOff.record.id}`);
   }
   if (xmlErrors > MAX_XML_WARNINGS) warnings.push(`${file}: ${xmlErrors - MAX_XML_WARNINGS} more XML errors`);
+  if (firstXmlError !== null) {
+    // A report that breaks off is a run that broke off: never let it read as a clean pass.
+    onCase({
+      id: `${file}::(report cut off)`,
+      outcome: 'errored',
+      timeMs: 0,
+      failure: { kind: 'error', type: 'IncompleteReport', message: `the JUnit report is incomplete: ${firstXmlError}`, body: '' },
+      output: '',
+      attachments: [],
+      file,
+    });
+  }
   return warnings;
 }
 
