@@ -236,8 +236,17 @@ class CloudRunApi {
     this.revisions = new RevisionsClient(options);
   }
 
+  /**
+   * Resolves credentials before the first RPC. The generated client starts its stub without handling
+   * a credentials failure (an unhandled rejection, fatal to a worker), so it must not get that far.
+   */
+  async authenticate(): Promise<void> {
+    await this.call('authenticating for', () => this.services.auth.getClient());
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.services.close(), this.revisions.close()]);
+    // A client whose stub never started (no credentials) rejects here too: nothing left to close then.
+    await Promise.allSettled([this.services.close(), this.revisions.close()]);
   }
 
   async getService(): Promise<Service> {
@@ -348,6 +357,13 @@ class CloudRunApi {
     const what = `${action} Cloud Run service ${this.serviceName}`;
     const rejected = (message: string) =>
       new LoopError(FailureType.DeployRejected, message, { code: typeof code === 'number' ? Status[code] : null, service: this.serviceName });
+    // google-auth-library, before any RPC: no Application Default Credentials, or a missing key file.
+    if (typeof code !== 'number' && /default credentials|does not exist/i.test(said)) {
+      return rejected(
+        `No usable Application Default Credentials on the worker (${said}): run "gcloud auth application-default login" ` +
+          `or set GOOGLE_APPLICATION_CREDENTIALS to a service account key file`,
+      );
+    }
     switch (code) {
       case Status.NOT_FOUND:
         return rejected(`Cloud Run service ${this.serviceName} not found (${said}): check deploy.project, deploy.region and deploy.service`);
@@ -367,14 +383,6 @@ class CloudRunApi {
       case Status.ALREADY_EXISTS:
       case Status.UNIMPLEMENTED:
         return rejected(`Request refused ${what} (${said}): ${refusedHint}`);
-      case undefined:
-        // google-auth-library's error when no Application Default Credentials can be found.
-        if (/default credentials/i.test(said)) {
-          return rejected(
-            `No Application Default Credentials on the worker (${said}): run "gcloud auth application-default login" ` +
-              `or set GOOGLE_APPLICATION_CREDENTIALS`,
-          );
-        }
     }
     // UNAVAILABLE, RESOURCE_EXHAUSTED (429), INTERNAL, UNKNOWN, DEADLINE_EXCEEDED, ABORTED, CANCELLED,
     // network errors: a later attempt can succeed.
@@ -392,6 +400,7 @@ async function withApi<T>(
   signal.throwIfAborted();
   const api = new CloudRunApi(config, tuning, signal);
   try {
+    await api.authenticate();
     return await use(api);
   } finally {
     await api.close();

@@ -139,6 +139,19 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
     assert.deepEqual(Object.values(standIn.calls), [0, 0, 0, 0, 0, 0]);
   });
 
+  it('fails with DeployRejected, and no stray rejection, when Application Default Credentials are unusable', async () => {
+    const saved = process.env.GOOGLE_APPLICATION_CREDENTIALS;
+    process.env.GOOGLE_APPLICATION_CREDENTIALS = '/nonexistent/tdl-key.json';
+    try {
+      const err = await rejection(cloudRunDeployer({ ...config, endpoint: null }, FAST).deploy(request('abc123')));
+      assert.equal(err.type, FailureType.DeployRejected);
+      assert.match(err.message, /^No usable Application Default Credentials on the worker .*set GOOGLE_APPLICATION_CREDENTIALS/);
+    } finally {
+      if (saved === undefined) delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+      else process.env.GOOGLE_APPLICATION_CREDENTIALS = saved;
+    }
+  });
+
   it('reports a revision that fails to start as DeployFailed with its conditions; a redeploy makes a new revision', async () => {
     standIn.failNextRevision();
     const deployer = cloudRunDeployer(config, FAST);
