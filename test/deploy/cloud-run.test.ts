@@ -2,7 +2,8 @@
  * The cloud-run deployer with the real @google-cloud/run client, over gRPC, against the stand-in.
  */
 import * as assert from 'node:assert/strict';
-import { grpc } from 'google-gax';
+import { RevisionsClient } from '@google-cloud/run';
+import { googleAuthLibrary, grpc } from 'google-gax';
 import { cloudRunDeployer, type CloudRunDeployerOptions } from '../../src/deploy/cloud-run';
 import type { DeployConfig } from '../../src/config/types';
 import type { DeployRequest } from '../../src/deploy/types';
@@ -31,6 +32,12 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
       endpoint: standIn.endpoint,
       timeout: '1m',
     };
+  }
+
+  /** The real client pointed at the stand-in, as the deployer does it. */
+  function clientOptions() {
+    const [host, port] = standIn.endpoint.split(':');
+    return { apiEndpoint: host, port: Number(port), sslCreds: grpc.credentials.createInsecure(), authClient: new googleAuthLibrary.OAuth2Client() };
   }
 
   function request(commit: string, signal = new AbortController().signal): DeployRequest & { notes: string[] } {
@@ -68,6 +75,17 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
     assert.equal(template.containers![0].image, 'us-docker.pkg.dev/p/r/backend:abc123');
     assert.equal(template.annotations!['tdl-commit'], 'abc123');
     assert.ok(req.notes.length > 0, 'progress was reported while waiting');
+
+    const revisionsClient = new RevisionsClient(clientOptions());
+    const [listed] = await revisionsClient.listRevisions({ parent: seeded.name }, { autoPaginate: false });
+    await revisionsClient.close();
+    assert.deepEqual(
+      listed.map((r) => [r.name!.split('/').pop(), r.annotations!['tdl-commit'] ?? null]),
+      [
+        [result.revision, 'abc123'],
+        [seeded.revision, null],
+      ],
+    );
   });
 
   it('treats a deploy of the commit already serving as done, creating no revision', async () => {
@@ -136,7 +154,7 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
       assert.equal(err.type, FailureType.DeployRejected);
       assert.match(err.message, /^deploy\.image "/);
     }
-    assert.deepEqual(Object.values(standIn.calls), [0, 0, 0, 0, 0, 0]);
+    assert.ok(Object.values(standIn.calls).every((n) => n === 0), JSON.stringify(standIn.calls));
   });
 
   it('fails with DeployRejected, and no stray rejection, when Application Default Credentials are unusable', async () => {
@@ -194,17 +212,25 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
     assert.equal(standIn.calls.UpdateService, 2, 'a repeated rollback changes nothing');
   });
 
-  it('stops waiting when aborted', async () => {
+  it('stops waiting when aborted; once Cloud Run has finished, a retry does not deploy again', async () => {
     await standIn.close();
     await start(10_000);
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(new Error('activity cancelled')), 150);
-    await assert.rejects(cloudRunDeployer(config, FAST).deploy(request('abc123', controller.signal)), /activity cancelled/);
+    const deployer = cloudRunDeployer(config, FAST);
+    await assert.rejects(deployer.deploy(request('abc123', controller.signal)), /activity cancelled/);
     assert.ok(Date.now() - started < 2000);
     const polls = standIn.calls.GetOperation;
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.ok(standIn.calls.GetOperation <= polls + 1, 'polling stopped');
+
+    standIn.completePendingOperations();
+    const retried = await deployer.deploy(request('abc123'));
+    assert.equal(retried.alreadyServing, true);
+    assert.equal(retried.previousRevision, seeded.revision);
+    assert.equal(standIn.calls.UpdateService, 1);
+    assert.equal(standIn.revisionsOf(seeded.name).length, 2);
   });
 
   it('gives up waiting after deploy.timeout with a retryable error', async () => {

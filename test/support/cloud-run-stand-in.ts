@@ -20,7 +20,6 @@ type IOperation = protos.google.longrunning.IOperation;
 
 export type StandInMethod =
   | 'GetService'
-  | 'ListServices'
   | 'UpdateService'
   | 'GetRevision'
   | 'ListRevisions'
@@ -53,7 +52,6 @@ const FAILED = 'CONDITION_FAILED' as const;
 const RECONCILING = 'CONDITION_RECONCILING' as const;
 
 interface PendingOperation {
-  op: IOperation;
   polls: number;
   finish: () => void;
 }
@@ -119,7 +117,6 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
   const pending: PendingOperation[] = [];
   const calls: Record<StandInMethod, number> = {
     GetService: 0,
-    ListServices: 0,
     UpdateService: 0,
     GetRevision: 0,
     ListRevisions: 0,
@@ -251,7 +248,7 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
       else op.response = packService(current);
     };
     if (pollsToComplete === 0) finish();
-    else pending.push({ op, polls: 0, finish });
+    else pending.push({ polls: 0, finish });
     return op;
   }
 
@@ -292,10 +289,6 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
   const server = new grpc.Server();
   server.addService(wire.services, {
     GetService: unary('GetService', (r: protos.google.cloud.run.v2.IGetServiceRequest) => lookup(services, r.name ?? '', 'Service')),
-    ListServices: unary('ListServices', (r: protos.google.cloud.run.v2.IListServicesRequest) => ({
-      services: [...services.values()].filter((s) => s.name?.startsWith(`${r.parent}/`)),
-      nextPageToken: '',
-    })),
     UpdateService: unary('UpdateService', updateService),
   });
   server.addService(wire.revisions, {
