@@ -152,8 +152,10 @@ function describeAttempt(a: WebSocketAttempt): string {
 interface ProbeFinding {
   /** Replaces every cluster's category (the service is down). */
   infrastructure?: { category: Category; evidence: string[] };
-  /** For clusters about connecting and authenticating. */
-  connection?: { category: Category; evidence: string[]; hypothesis: string };
+  /** The token is bad: for clusters about connecting and authenticating. */
+  token?: { evidence: string[]; hypothesis: string };
+  /** The token is fine and the server's requirements are known: the same clusters. */
+  connection?: { accepted: string; tokenValid: string; needs: Need[] };
 }
 
 function findings(probes: ProbeEvidence): ProbeFinding {
@@ -174,8 +176,7 @@ function findings(probes: ProbeEvidence): ProbeFinding {
   }
   const jwt = probes.jwt;
   if (jwt && jwt.present && !jwt.valid) {
-    out.connection = {
-      category: 'auth',
+    out.token = {
       evidence: [`JWT probe (${jwt.tokenEnv}): ${jwt.problems.join('; ')}`],
       hypothesis: `The suite's token is not valid: ${jwt.problems.join('; ')}. Provide a fresh, correctly issued token in ${jwt.tokenEnv}.`,
     };
@@ -183,30 +184,53 @@ function findings(probes: ProbeEvidence): ProbeFinding {
   }
   if (!configured?.accepted) return out;
   // The configured handshake works: what does the server reject when one part is left out?
-  const withoutProtocol = attempts.find((a) => a.subprotocols.length === 0 && a.authorization === configured.authorization);
-  const withoutBearer = attempts.find((a) => a.authorization === 'raw');
+  const withoutProtocol = attempts.find((a) => a.subprotocols.length === 0 && a.authHeader === configured.authHeader);
+  const withoutBearer = attempts.find((a) => a.authHeader === 'raw');
   const tokenValid = jwt ? `token valid (${jwt.alg ?? 'no alg'}, ${jwt.expiresAt ? `expires ${jwt.expiresAt}` : 'no exp'})` : 'token accepted';
   const protocols = configured.subprotocols.map((p) => `\`${p}\``).join(', ');
-  const evidence = [describeAttempt(configured)];
-  const needs: string[] = [];
+  const needs: Need[] = [];
   if (withoutProtocol && !withoutProtocol.accepted && configured.subprotocols.length > 0) {
-    evidence.push(describeAttempt(withoutProtocol));
-    needs.push(`send Sec-WebSocket-Protocol: ${configured.subprotocols.join(', ')}`);
+    needs.push({
+      category: 'websocket-handshake',
+      mentions: /subprotocol|websocket_protocol|Sec-WebSocket-Protocol/i,
+      evidence: describeAttempt(withoutProtocol),
+      finding: `WebSocket handshake without ${protocols} subprotocol rejected, with it accepted`,
+      fix: `send Sec-WebSocket-Protocol: ${configured.subprotocols.join(', ')}`,
+    });
   }
   if (withoutBearer && !withoutBearer.accepted) {
-    evidence.push(describeAttempt(withoutBearer));
-    needs.push('send the token as Authorization: Bearer <token>');
+    needs.push({
+      category: 'auth',
+      mentions: /bearer/i,
+      evidence: describeAttempt(withoutBearer),
+      finding: 'the token without the Bearer prefix rejected',
+      fix: 'send the token as Authorization: Bearer <token>',
+    });
   }
-  if (needs.length === 0) return out;
-  const missingProtocol = needs[0].startsWith('send Sec-WebSocket-Protocol');
-  out.connection = {
-    category: missingProtocol ? 'websocket-handshake' : 'auth',
-    evidence,
-    hypothesis: missingProtocol
-      ? `${tokenValid} but WebSocket handshake without ${protocols} subprotocol rejected, with it accepted: the client must ${needs.join(' and ')}.`
-      : `${tokenValid}, but the server rejects it without the Bearer prefix: the client must ${needs.join(' and ')}.`,
-  };
+  if (needs.length > 0) out.connection = { accepted: describeAttempt(configured), tokenValid, needs };
   return out;
+}
+
+/** Something the server requires, proven by an attempt without it. */
+interface Need {
+  category: Category;
+  /** Failure text that points at this requirement. */
+  mentions: RegExp;
+  evidence: string;
+  finding: string;
+  fix: string;
+}
+
+/** The needs a cluster's own text points at (all of them when it points at none). */
+function connectionVerdict(c: Categorized, connection: NonNullable<ProbeFinding['connection']>): Pick<Categorized, 'category' | 'evidence' | 'hypothesis'> {
+  const text = c.evidence.join('\n');
+  const pointed = connection.needs.filter((n) => n.mentions.test(text));
+  const needs = pointed.length > 0 ? pointed : connection.needs;
+  return {
+    category: needs[0].category,
+    evidence: [connection.accepted, ...needs.map((n) => n.evidence), ...c.evidence],
+    hypothesis: `${connection.tokenValid} but ${needs.map((n) => n.finding).join(', and ')}: the client must ${needs.map((n) => n.fix).join(' and ')}.`,
+  };
 }
 
 /** Categories the probes can explain: failures to connect or authenticate, and unexplained ones. */
@@ -222,10 +246,12 @@ export function applyProbes<C extends Categorized>(clusters: C[], probes: ProbeE
       const was = c.category === category ? [] : [`(the messages alone suggested ${c.category})`];
       return { ...c, category, evidence: [...evidence, ...was, ...c.evidence], hypothesis: hypothesisFor(category, evidence), decidedBy: 'probes' };
     }
-    if (found.connection && CONNECTION_CATEGORIES.includes(c.category)) {
-      const { category, evidence, hypothesis } = found.connection;
-      return { ...c, category, evidence: [...evidence, ...c.evidence], hypothesis, decidedBy: 'probes' };
+    if (!CONNECTION_CATEGORIES.includes(c.category)) return c;
+    if (found.token) {
+      const { evidence, hypothesis } = found.token;
+      return { ...c, category: 'auth', evidence: [...evidence, ...c.evidence], hypothesis, decidedBy: 'probes' };
     }
+    if (found.connection) return { ...c, ...connectionVerdict(c, found.connection), decidedBy: 'probes' };
     return c;
   });
 }

@@ -97,7 +97,8 @@ export interface WebSocketAttempt {
   /** What was varied, e.g. "subprotocols jwt-auth, Authorization: Bearer <token>". */
   label: string;
   subprotocols: string[];
-  authorization: 'bearer' | 'raw' | 'none';
+  /** How the token was sent: `Bearer <token>`, the bare token, or not at all. */
+  authHeader: 'bearer' | 'raw' | 'none';
   /** The server kept the connection open and sent no error. */
   accepted: boolean;
   /** HTTP status of a rejected upgrade (101 when it was accepted). */
