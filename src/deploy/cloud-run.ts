@@ -267,16 +267,10 @@ class CloudRunApi {
 
   /** UpdateService, then wait for its operation: the service it produced, or the operation's error. */
   async updateAndWait(service: Service, progress: (note: string) => void, refusedHint?: string): Promise<UpdateOutcome> {
-    const [operation] = await this.call(
-      'updating',
-      (opts) =>
-      this.services.updateService(
-        { service },
-        // Polling has no overall deadline by default: bound it by what is left of deploy.timeout.
-        { ...opts, longrunning: createBackoffSettings(this.tuning.pollInitialMs, 1.5, this.tuning.pollMaxMs, null, null, null, this.remaining('updating')) },
-      ),
-      refusedHint,
-    );
+    // Polling has no overall deadline by default: bound it by what is left of deploy.timeout.
+    const polling = (): CallOptions['longrunning'] =>
+      createBackoffSettings(this.tuning.pollInitialMs, 1.5, this.tuning.pollMaxMs, null, null, null, this.remaining('updating'));
+    const [operation] = await this.call('updating', (opts) => this.services.updateService({ service }, { ...opts, longrunning: polling() }), refusedHint);
     try {
       return { service: normalise(await this.waitFor(operation, progress)) };
     } catch (err) {
