@@ -1,0 +1,80 @@
+/** The `runSuite` activity: the e2e suite as a child process, its JUnit report and output on disk. */
+import { Context } from '@temporalio/activity';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { SuiteConfig } from '../config/types';
+import { durationMs } from '../config';
+import { redact } from '../diagnosis/redact';
+import { FailureType, LoopError } from '../errors';
+import { runCommand } from '../process';
+import { cycleDir } from './paths';
+
+export interface SuiteRunInput {
+  suite: SuiteConfig;
+  cycle: number;
+}
+
+export interface SuiteRun {
+  junitPaths: string[];
+  outputPath: string;
+  exitCode: number | null;
+  timedOut: boolean;
+  durationMs: number;
+}
+
+/** The last lines of the suite's output, redacted, for error messages. */
+function outputTail(path: string, lines = 8): string {
+  try {
+    const text = readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    return redact(text);
+  } catch {
+    return '';
+  }
+}
+
+export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Promise<SuiteRun> {
+  const ctx = Context.current();
+  const { suite, cycle } = input;
+  const cwd = resolve(suite.cwd);
+  if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
+    throw new LoopError(FailureType.SuiteNotRunnable, `suite.cwd: folder ${cwd} does not exist`);
+  }
+  const dir = cycleDir(reportsDir, ctx.info.workflowExecution!.workflowId, cycle);
+  const junitXml = join(dir, 'junit.xml');
+  const junitPath = suite.junitPath ? resolve(cwd, suite.junitPath) : junitXml;
+  const outputPath = join(dir, 'suite-output.log');
+  // A retried attempt must not read the previous attempt's report.
+  rmSync(junitPath, { force: true });
+  rmSync(outputPath, { force: true });
+
+  ctx.log.info('suite started', { cycle, cwd });
+  const result = await runCommand({
+    command: suite.command,
+    cwd,
+    env: { ...process.env, ...suite.env, JUNIT_XML: junitXml, TDL_CYCLE: String(cycle) },
+    timeoutMs: durationMs(suite.timeout),
+    outputPath,
+    signal: ctx.cancellationSignal,
+    onTick: () => ctx.heartbeat({ cycle }),
+  });
+  ctx.log.info('suite finished', { cycle, exitCode: result.exitCode, durationMs: result.durationMs });
+  if (result.cancelled) {
+    // The process group is gone; let Temporal record the cancellation.
+    await ctx.cancelled;
+  }
+  if (result.exitCode === 127 || result.exitCode === 126) {
+    throw new LoopError(
+      FailureType.SuiteNotRunnable,
+      `suite.command could not be run (exit ${result.exitCode}: ${result.exitCode === 127 ? 'command not found' : 'not executable'}): ${outputTail(outputPath, 3)}`,
+    );
+  }
+  if (!existsSync(junitPath) || statSync(junitPath).size === 0) {
+    const why = result.timedOut ? `it was stopped after suite.timeout (${suite.timeout})` : `it exited with code ${result.exitCode}`;
+    throw new LoopError(
+      FailureType.NoJUnitReport,
+      `the suite wrote no JUnit XML report at ${junitPath} (${why}); make the runner write to $JUNIT_XML ` +
+        `or set suite.junitPath. Last output:\n${outputTail(outputPath)}`,
+    );
+  }
+  return { junitPaths: [junitPath], outputPath, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs };
+}

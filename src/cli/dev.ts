@@ -1,0 +1,47 @@
+/**
+ * `tdl dev` and `tdl worker`. dev is the embedded default: without a configured Temporal address it
+ * starts a local dev server (state in .data/, Web UI on :8233) and a worker, and stops both on Ctrl-C.
+ */
+import { NativeConnection } from '@temporalio/worker';
+import { connectionSettings, type ConnectionSettings } from '../connection';
+import { startDevServer, type DevServer } from '../devserver';
+import { installLogging, writeLog } from '../log';
+import { createLoopWorker } from '../worker';
+import type { Io } from './io';
+
+export interface WorkerCommandOptions {
+  taskQueue: string;
+  reportsDir?: string;
+  /** Start the embedded dev server when no address is configured. */
+  embedded: boolean;
+  /** Runs while the worker serves; the worker stops when it settles (the demo). */
+  whileRunning?: (settings: ConnectionSettings) => Promise<number>;
+}
+
+export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Promise<number> {
+  installLogging();
+  let settings = connectionSettings();
+  let server: DevServer | null = null;
+  if (opts.embedded && !settings.configured) {
+    server = await startDevServer({ log: (line) => io.err(line) });
+    settings = { ...settings, address: server.address, connectionOptions: { ...settings.connectionOptions, address: server.address } };
+    io.err(`Temporal dev server on ${server.address}, Web UI on ${server.uiUrl} (state in .data/)`);
+  }
+  let exitCode = 0;
+  try {
+    const connection = await NativeConnection.connect(settings.connectionOptions);
+    const worker = await createLoopWorker({ connection, namespace: settings.namespace, taskQueue: opts.taskQueue, reportsDir: opts.reportsDir });
+    writeLog('INFO', 'worker started', { address: settings.address, namespace: settings.namespace, taskQueue: opts.taskQueue });
+    io.err(`worker serving task queue "${opts.taskQueue}" on ${settings.address}; Ctrl-C stops ${server ? 'both' : 'it'}`);
+    const running = worker.run();
+    if (opts.whileRunning) {
+      exitCode = await opts.whileRunning(settings).finally(() => worker.shutdown());
+    }
+    // Ctrl-C and SIGTERM make the worker shut down gracefully (the SDK installs those handlers).
+    await running;
+    await connection.close();
+  } finally {
+    await server?.stop();
+  }
+  return exitCode;
+}

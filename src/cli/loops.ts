@@ -1,0 +1,138 @@
+/** The commands that talk to running loops: start, fix, infra-restored, retest, status, report, list. */
+import { readFileSync } from 'node:fs';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ConfigError, parseLoopConfig } from '../config';
+import * as messages from '../workflows/messages';
+import { FINAL_PHASES, type LoopStatus } from '../workflows/state';
+import { formatStatus, formatTable } from './format';
+import { UsageError, type Io } from './io';
+
+/** Reads the loop input from --config FILE or --input JSON; bad input is a UsageError naming it. */
+export function readLoopInput(opts: { config?: string; input?: string }): unknown {
+  if (!opts.config === !opts.input) throw new UsageError('give exactly one of --config FILE or --input JSON');
+  const source = opts.config ? `--config ${opts.config}` : '--input';
+  let text: string;
+  try {
+    text = opts.config ? readFileSync(opts.config, 'utf8') : opts.input!;
+  } catch (err) {
+    throw new UsageError(`${source}: cannot read the file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${source}: not valid JSON (${(err as Error).message})`);
+  }
+  try {
+    parseLoopConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`${source}: ${err.message}`);
+    throw err;
+  }
+  return input;
+}
+
+export async function startLoop(
+  client: Client,
+  io: Io,
+  opts: { config?: string; input?: string; workflowId?: string; taskQueue: string; json: boolean },
+): Promise<number> {
+  const input = readLoopInput(opts);
+  const name = parseLoopConfig(input).name;
+  const workflowId = opts.workflowId ?? `${name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
+  const handle = await client.workflow.start(messages.WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue: opts.taskQueue,
+    args: [input],
+    staticSummary: `test-deploy-loop: ${name}`,
+  });
+  io.out(opts.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : handle.workflowId);
+  return 0;
+}
+
+export async function submitFix(
+  client: Client,
+  io: Io,
+  id: string,
+  fix: messages.FixCommitted,
+  json: boolean,
+): Promise<number> {
+  try {
+    const result = await client.workflow.getHandle(id).executeUpdate(messages.submitFix, { args: [fix] });
+    io.out(json ? JSON.stringify(result) : `fix ${fix.commit} accepted for cycle ${result.cycle} of ${id}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const reason = err.cause?.message ?? err.message;
+      io.out(json ? JSON.stringify({ accepted: false, reason }) : `fix rejected: ${reason}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+export async function signalLoop(
+  client: Client,
+  io: Io,
+  id: string,
+  signal: typeof messages.infraRestored | typeof messages.retest,
+  arg: messages.InfraRestored & messages.Retest,
+): Promise<number> {
+  await client.workflow.getHandle(id).signal(signal as typeof messages.retest, arg);
+  io.out(`sent ${signal.name} to ${id}`);
+  return 0;
+}
+
+export async function queryStatus(client: Client, id: string): Promise<LoopStatus> {
+  return client.workflow.getHandle(id).query(messages.status);
+}
+
+export async function showStatus(client: Client, io: Io, id: string, opts: { json: boolean; watch: boolean; intervalMs?: number }): Promise<number> {
+  for (;;) {
+    const s = await queryStatus(client, id);
+    if (opts.json) io.out(JSON.stringify(s));
+    else {
+      if (opts.watch && io.isTTY) io.out('\x1b[2J\x1b[H');
+      io.out(formatStatus(id, s));
+    }
+    if (!opts.watch || FINAL_PHASES.includes(s.phase)) return 0;
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 2000));
+  }
+}
+
+export async function showReport(client: Client, io: Io, id: string): Promise<number> {
+  io.out(await client.workflow.getHandle(id).query(messages.report));
+  return 0;
+}
+
+export interface LoopListing {
+  workflowId: string;
+  status: string;
+  phase: string | null;
+  cycle: number | null;
+  startTime: string;
+}
+
+export async function listLoops(client: Client, io: Io, opts: { json: boolean; limit: number }): Promise<number> {
+  const loops: LoopListing[] = [];
+  // Visibility lists newest first.
+  for await (const wf of client.workflow.list({ query: `WorkflowType = '${messages.WORKFLOW_TYPE}'` })) {
+    const memo = (wf.memo ?? {}) as { phase?: string; cycle?: number };
+    loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase: memo.phase ?? null, cycle: memo.cycle ?? null, startTime: wf.startTime.toISOString() });
+    if (loops.length >= opts.limit) break;
+  }
+  if (opts.json) io.out(JSON.stringify(loops));
+  else if (loops.length === 0) io.out('no loops');
+  else {
+    const rows = [['WORKFLOW ID', 'PHASE', 'CYCLE', 'STATUS', 'STARTED']];
+    for (const l of loops) rows.push([l.workflowId, l.phase ?? '-', l.cycle === null ? '-' : String(l.cycle), l.status, l.startTime]);
+    io.out(formatTable(rows));
+  }
+  return 0;
+}
+
+/** Turns "no such loop" into a plain message. */
+export function describeClientError(err: unknown): string | null {
+  if (err instanceof WorkflowNotFoundError) return `no loop with workflow id ${err.workflowId}`;
+  return null;
+}

@@ -1,0 +1,93 @@
+/**
+ * Runs a shell command the way the loop needs it: under /bin/sh -c, in its own process group (so
+ * cancellation kills the whole tree, not just the shell), output to a file rather than to memory,
+ * bounded in time, with a tick for heartbeats.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+
+export interface CommandRun {
+  command: string;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  timeoutMs: number;
+  /** stdout and stderr go here. */
+  outputPath: string;
+  signal: AbortSignal;
+  /** Called every `tickMs` while the command runs. */
+  onTick?: () => void;
+  tickMs?: number;
+  /** Written to the command's stdin, then closed. */
+  stdin?: string;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  /** The signal that ended it, if one did. */
+  killedBy: NodeJS.Signals | null;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
+
+/** How long a process group gets between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 3000;
+
+export function runCommand(run: CommandRun): Promise<CommandResult> {
+  const started = Date.now();
+  const out = openSync(run.outputPath, 'a');
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', run.command], {
+      cwd: run.cwd,
+      env: run.env,
+      detached: true,
+      stdio: [run.stdin === undefined ? 'ignore' : 'pipe', out, out],
+    });
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const killGroup = (sig: NodeJS.Signals) => {
+      try {
+        if (child.pid) process.kill(-child.pid, sig);
+      } catch {
+        // The group is already gone.
+      }
+    };
+    const stop = () => {
+      killGroup('SIGTERM');
+      killTimer ??= setTimeout(() => killGroup('SIGKILL'), KILL_GRACE_MS);
+    };
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    run.signal.addEventListener('abort', onAbort, { once: true });
+    if (run.signal.aborted) onAbort();
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, run.timeoutMs);
+    const ticker = run.onTick ? setInterval(run.onTick, run.tickMs ?? 5000) : undefined;
+    if (run.stdin !== undefined && child.stdin) {
+      child.stdin.on('error', () => undefined); // a command that ignores its input closes the pipe early
+      child.stdin.end(run.stdin);
+    }
+    const finish = () => {
+      clearTimeout(deadline);
+      clearTimeout(killTimer);
+      if (ticker) clearInterval(ticker);
+      run.signal.removeEventListener('abort', onAbort);
+      closeSync(out);
+    };
+    child.on('error', (err) => {
+      finish();
+      reject(err);
+    });
+    child.on('close', (code, sig) => {
+      // Anything the shell left behind in its group goes too.
+      if (sig || timedOut || cancelled) killGroup('SIGKILL');
+      finish();
+      resolve({ exitCode: code, killedBy: sig, timedOut, cancelled, durationMs: Date.now() - started });
+    });
+  });
+}

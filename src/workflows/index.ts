@@ -1,0 +1,2 @@
+/** The workflows this worker serves. */
+export { testDeployLoop } from './loop';

@@ -1,0 +1,390 @@
+/**
+ * testDeployLoop: run the suite, diagnose, hand the failures to the fix team, wait for a fix, deploy
+ * it, verify staging, and go round again until the suite is green. Waits for people are durable
+ * conditions; decisions live in ./state.ts; bulky data lives in files the activities write.
+ */
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  allHandlersFinished,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LoopActivities } from '../activities';
+import { ConfigError, durationMs, parseLoopConfig, type LoopConfig } from '../config';
+import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import * as messages from './messages';
+import { renderCurrentDetails, renderLoopReport } from './report';
+import {
+  FINAL_PHASES,
+  initialStatus,
+  newCycle,
+  nextAfterDiagnosis,
+  nextAfterFailedVerify,
+  waitingForOf,
+  describeRootCauses,
+  type CycleRecord,
+  type FixRecord,
+  type InfraBlock,
+  type LoopStatus,
+  type Phase,
+} from './state';
+
+export interface LoopResult {
+  name: string;
+  phase: Phase;
+  cycles: number;
+  reason: string | null;
+  reportPath: string | null;
+}
+
+/** Bad input fails the loop at once: retrying the same input can never succeed. */
+function parseInput(input: unknown): LoopConfig {
+  try {
+    return parseLoopConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw ApplicationFailure.create({ type: FailureType.BadInput, message: `bad loop input: ${err.message}`, nonRetryable: true });
+    }
+    throw err;
+  }
+}
+
+/** The failure type behind an activity failure, if it is one of ours. */
+function failureType(err: unknown): string | null {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? null;
+  return null;
+}
+
+function failureMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+const retry = { nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] };
+
+function activitiesFor(config: LoopConfig) {
+  const deployTimeoutMs = config.deploy.kind === 'none' ? 0 : durationMs(config.deploy.timeout);
+  return {
+    suite: proxyActivities<LoopActivities>({
+      startToCloseTimeout: durationMs(config.suite.timeout) + 120_000,
+      heartbeatTimeout: '30s',
+      // Cancellation must wait until the test processes are really gone.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      retry: { ...retry, maximumAttempts: 3 },
+    }),
+    quick: proxyActivities<LoopActivities>({
+      startToCloseTimeout: '5m',
+      retry: { ...retry, maximumAttempts: 5 },
+    }),
+    deploy: proxyActivities<LoopActivities>({
+      startToCloseTimeout: deployTimeoutMs + 120_000,
+      heartbeatTimeout: '2m',
+      retry: { ...retry, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
+    }),
+    verify: proxyActivities<LoopActivities>({
+      startToCloseTimeout: durationMs(config.verify.timeout) + 120_000,
+      heartbeatTimeout: durationMs(config.verify.interval) + 60_000,
+      retry: { ...retry, maximumAttempts: 3 },
+    }),
+  };
+}
+
+export async function testDeployLoop(input: unknown, carried?: LoopStatus): Promise<LoopResult> {
+  const config = parseInput(input);
+  const acts = activitiesFor(config);
+  const status: LoopStatus = carried ?? initialStatus(config.name, config.maxCycles, new Date());
+  let retestAsked: string | null = null;
+  let infraRestoredNote: string | null = null;
+  let reportPath: string | null = null;
+  let memoPhase: Phase | null = null;
+
+  const current = (): CycleRecord => status.cycles[status.cycles.length - 1];
+
+  const setPhase = (phase: Phase, reason: string | null = null) => {
+    status.phase = phase;
+    status.waitingFor = waitingForOf(phase);
+    status.reason = reason;
+    status.updatedAt = new Date().toISOString();
+    setCurrentDetails(renderCurrentDetails(status));
+    // Memo lets `tdl list` show phase and cycle without a query per loop; one event per change.
+    if (memoPhase !== phase) {
+      upsertMemo({ phase, cycle: status.cycle });
+      memoPhase = phase;
+    }
+  };
+
+  const receiveFix = (fix: messages.FixCommitted, via: FixRecord['via']) => {
+    const commit = typeof fix?.commit === 'string' ? fix.commit.trim() : '';
+    if (!commit) {
+      // A signal cannot be rejected: note it and keep waiting (submitFix rejects it instead).
+      log.warn('fixCommitted ignored: empty commit');
+      return;
+    }
+    if (status.pendingFix?.commit === commit) return; // the same fix reported twice deploys once
+    status.pendingFix = {
+      commit,
+      summary: fix.summary ?? null,
+      author: fix.author ?? null,
+      receivedAt: new Date().toISOString(),
+      via,
+    };
+  };
+
+  setHandler(messages.status, () => status);
+  setHandler(messages.report, () => renderLoopReport(status));
+  setHandler(messages.fixCommitted, (fix) => receiveFix(fix, 'signal'));
+  setHandler(
+    messages.submitFix,
+    (fix) => {
+      receiveFix(fix, 'update');
+      return { accepted: true, cycle: status.cycle };
+    },
+    {
+      validator: (fix) => {
+        if (typeof fix?.commit !== 'string' || fix.commit.trim() === '') {
+          throw new Error('commit: must be a non-empty commit SHA');
+        }
+        if (FINAL_PHASES.includes(status.phase)) {
+          throw new Error(`the loop has ended (${status.phase}): start a new loop to deploy ${fix.commit}`);
+        }
+      },
+    },
+  );
+  setHandler(messages.infraRestored, (arg) => {
+    infraRestoredNote = arg?.note ?? '';
+  });
+  setHandler(messages.retest, (arg) => {
+    retestAsked = arg?.reason ?? 'retest requested';
+  });
+
+  const saveReport = async () => {
+    reportPath = await acts.quick.saveReport(renderLoopReport(status));
+  };
+
+  const finish = async (phase: Phase, reason: string): Promise<LoopResult> => {
+    current().outcome ??= reason;
+    setPhase(phase, reason);
+    await saveReport();
+    return { name: status.name, phase, cycles: status.cycle, reason, reportPath };
+  };
+
+  /** Tells a team, when the loop is configured to; a notification that cannot be sent never stops the loop. */
+  const notify = async (audience: 'fix-team' | 'infra-team', headline: string, reminder = false) => {
+    if (!config.handoff.webhookUrl && !config.handoff.command) return;
+    const cycle = current();
+    try {
+      await acts.quick.notify({
+        handoff: config.handoff,
+        audience,
+        loopName: status.name,
+        workflowId: workflowInfo().workflowId,
+        cycle: cycle.cycle,
+        phase: status.phase,
+        headline: reminder ? `Reminder: ${headline}` : headline,
+        reportPath: cycle.reportPath,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('notification failed', { audience, error: failureMessage(err) });
+    }
+  };
+
+  /**
+   * blocked-infra: wait for infraRestored, or recheck health on a durable timer, until giveUpAfter.
+   * Returns false when the loop gave up.
+   */
+  const waitOutInfrastructure = async (reason: string): Promise<boolean> => {
+    const block: InfraBlock = { since: new Date().toISOString(), reason, restoredAt: null, restoredBy: null, rechecks: 0 };
+    current().infra = block;
+    setPhase('blocked-infra', reason);
+    await notify('infra-team', `${status.name}: staging infrastructure is down. ${reason}`);
+    const giveUpAt = Date.now() + durationMs(config.infra.giveUpAfter);
+    infraRestoredNote = null;
+    for (;;) {
+      const left = giveUpAt - Date.now();
+      if (left <= 0) return false;
+      // A retest also ends the wait: someone who knows staging is back asked for a run.
+      const signalled = await condition(
+        () => infraRestoredNote !== null || retestAsked !== null,
+        Math.min(durationMs(config.infra.recheckEvery), left),
+      );
+      if (signalled) {
+        block.restoredBy = 'signal';
+        break;
+      }
+      if (!config.verify.url) continue;
+      block.rechecks++;
+      const health = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url }, maxAttempts: 1 });
+      if (health.healthy) {
+        block.restoredBy = 'recheck';
+        break;
+      }
+    }
+    block.restoredAt = new Date().toISOString();
+    return true;
+  };
+
+  /**
+   * deploying + verifying the pending fix; a rollback and an infrastructure block in between when
+   * staging does not come up.
+   */
+  const shipPendingFix = async (): Promise<'verified' | 'back-to-fix' | 'gave-up'> => {
+    for (;;) {
+      const fix = status.pendingFix!;
+      const cycle = current();
+      cycle.fix = fix;
+      setPhase('deploying');
+      let previousRevision: string | null = null;
+      if (config.deploy.kind === 'none') {
+        cycle.deploy = { commit: fix.commit, kind: 'none', revision: null, previousRevision: null, alreadyServing: false, durationMs: 0, logPath: null, error: null };
+      } else {
+        try {
+          const d = await acts.deploy.deploy({ deploy: config.deploy, commit: fix.commit, cycle: cycle.cycle });
+          cycle.deploy = { ...d, error: null };
+          previousRevision = d.previousRevision;
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          const type = failureType(err);
+          const message = failureMessage(err);
+          cycle.deploy = { commit: fix.commit, kind: config.deploy.kind, revision: null, previousRevision: null, alreadyServing: false, durationMs: 0, logPath: null, error: message };
+          if (type === FailureType.DeployRejected || type === FailureType.BadInput) {
+            // Configuration or permissions: no retry and no fix can help; say what to change.
+            await finish('gave-up', `deploy rejected: ${message}`);
+            throw ApplicationFailure.create({ type: FailureType.DeployRejected, message, nonRetryable: true });
+          }
+          if (type === FailureType.DeployFailed) {
+            status.pendingFix = null;
+            cycle.outcome = `deploy of ${fix.commit} failed: ${message}`;
+            return 'back-to-fix';
+          }
+          // Transient errors outlasted their retries: the platform is down.
+          if (!(await waitOutInfrastructure(`deploy of ${fix.commit} could not reach the platform: ${message}`))) return 'gave-up';
+          continue;
+        }
+      }
+      if (!config.verify.url) {
+        status.pendingFix = null;
+        return 'verified';
+      }
+      setPhase('verifying');
+      const verify = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url } });
+      cycle.verify = verify;
+      if (verify.healthy) {
+        status.pendingFix = null;
+        return 'verified';
+      }
+      if (previousRevision && cycle.deploy?.revision !== previousRevision) {
+        const rb = await acts.deploy.rollback({ deploy: config.deploy, toRevision: previousRevision });
+        const after = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url }, maxAttempts: 1 });
+        cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
+      }
+      const evidence = verify.evidence[verify.evidence.length - 1] ?? 'no answer';
+      if (nextAfterFailedVerify(verify, cycle.rollback) === 'awaiting-fix') {
+        status.pendingFix = null;
+        cycle.outcome = `${fix.commit} deployed but staging failed verification: ${evidence}`;
+        return 'back-to-fix';
+      }
+      const rolledBack = cycle.rollback ? ` Rolled back to ${cycle.rollback.revision}.` : '';
+      if (!(await waitOutInfrastructure(`staging unhealthy after deploying ${fix.commit}: ${evidence}.${rolledBack}`))) return 'gave-up';
+      // Infrastructure is back: the fix is still pending, deploy it again.
+    }
+  };
+
+  /** awaiting-fix: hand the failures over, then wait (reminding) for a fix or a retest. */
+  const awaitFix = async (): Promise<'fix' | 'retest'> => {
+    setPhase('awaiting-fix', describeRootCauses(current().rootCauses));
+    await notify('fix-team', `${status.name} cycle ${status.cycle}: ${describeRootCauses(current().rootCauses)}`);
+    const reminder = durationMs(config.handoff.remindEvery);
+    while (!(await condition(() => status.pendingFix !== null || retestAsked !== null, reminder))) {
+      await notify('fix-team', `${status.name} is still waiting for a fix`, true);
+    }
+    return status.pendingFix ? 'fix' : 'retest';
+  };
+
+  const runLoop = async (): Promise<LoopResult> => {
+    for (let first = true; ; first = false) {
+      if (!first && workflowInfo().continueAsNewSuggested) {
+        await condition(allHandlersFinished);
+        return continueAsNew<typeof testDeployLoop>(input, status);
+      }
+      status.cycle++;
+      status.cycles.push(newCycle(status.cycle, new Date()));
+      const cycle = current();
+      retestAsked = null;
+      setPhase('testing');
+      const run = await acts.suite.runSuite({ suite: config.suite, cycle: cycle.cycle });
+      cycle.outputPath = run.outputPath;
+      setPhase('diagnosing');
+      const d = await acts.quick.diagnose({
+        loopName: status.name,
+        cycle: cycle.cycle,
+        command: config.suite.command,
+        startedAt: cycle.startedAt,
+        junitPaths: run.junitPaths,
+        suiteDurationMs: run.durationMs,
+        probes: config.probes,
+      });
+      Object.assign(cycle, { tests: d.tests, verdict: d.verdict, rootCauses: d.rootCauses, reportPath: d.reportPath });
+      status.lastRun = d.tests;
+      status.rootCauses = d.rootCauses;
+
+      switch (nextAfterDiagnosis(d.verdict, cycle.cycle, config.maxCycles)) {
+        case 'passed':
+          return finish('passed', `all ${d.tests.total} tests passed in cycle ${cycle.cycle}`);
+        case 'gave-up':
+          return finish('gave-up', `still failing after ${config.maxCycles} cycles: ${describeRootCauses(d.rootCauses)}`);
+        case 'retest':
+          cycle.outcome = 'only flaky failures: running again';
+          continue;
+        case 'blocked-infra':
+          if (!(await waitOutInfrastructure(`the suite failed on infrastructure: ${describeRootCauses(d.rootCauses)}`))) {
+            return finish('gave-up', `infrastructure not restored within ${config.infra.giveUpAfter}`);
+          }
+          cycle.outcome = 'infrastructure restored: running again';
+          continue;
+        case 'awaiting-fix':
+          break;
+      }
+      for (;;) {
+        if ((await awaitFix()) === 'retest') {
+          cycle.outcome = `retest: ${retestAsked}`;
+          break;
+        }
+        const shipped = await shipPendingFix();
+        if (shipped === 'gave-up') return finish('gave-up', `infrastructure not restored within ${config.infra.giveUpAfter}`);
+        if (shipped === 'verified') {
+          cycle.outcome = `fix ${cycle.fix?.commit} deployed and verified: running the suite again`;
+          break;
+        }
+      }
+    }
+  };
+
+  try {
+    return await runLoop();
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled: the running step has been stopped; record it and leave a report behind.
+      await CancellationScope.nonCancellable(() => finish('cancelled', 'the loop was cancelled'));
+      throw err;
+    }
+    const type = failureType(err);
+    if (type && NON_RETRYABLE_TYPES.includes(type as FailureType) && !FINAL_PHASES.includes(status.phase)) {
+      // A step that can never succeed (no such command, no JUnit report): end with its own message.
+      const message = failureMessage(err);
+      await finish('gave-up', message);
+      throw ApplicationFailure.create({ type, message, nonRetryable: true });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The loop's own report, rendered from its state: pure, so the `report` query and the saved
+ * loop-report.md say the same thing. The full diagnosis of each cycle is in the file it links to.
+ */
+import type { CycleRecord, LoopStatus, RunSummary } from './state';
+
+function counts(t: RunSummary | null): string {
+  if (!t) return 'not run';
+  const parts = [`${t.total} tests`, `${t.passed} passed`, `${t.failed} failed`];
+  if (t.errored) parts.push(`${t.errored} errored`);
+  if (t.skipped) parts.push(`${t.skipped} skipped`);
+  if (t.flaky) parts.push(`${t.flaky} flaky`);
+  return `${parts.join(', ')} in ${(t.durationMs / 1000).toFixed(1)} s`;
+}
+
+/** Markdown table cells must not break the table. */
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function cycleSection(c: CycleRecord): string {
+  const lines = [`## Cycle ${c.cycle}`, '', `Started ${c.startedAt}. Tests: ${counts(c.tests)}. Verdict: **${c.verdict ?? 'pending'}**.`, ''];
+  if (c.rootCauses.length) {
+    lines.push('| Root cause | Failures | Summary | Hypothesis |', '|---|---:|---|---|');
+    for (const r of c.rootCauses) lines.push(`| ${r.category} | ${r.count} | ${cell(r.summary)} | ${cell(r.hypothesis)} |`);
+    lines.push('');
+  }
+  if (c.reportPath) lines.push(`Full diagnosis: [${c.reportPath}](${c.reportPath})`, '');
+  if (c.fix) lines.push(`- **Fix**: \`${c.fix.commit}\`${c.fix.summary ? ` ${c.fix.summary}` : ''}${c.fix.author ? ` (${c.fix.author})` : ''}, by ${c.fix.via} at ${c.fix.receivedAt}`);
+  if (c.deploy) {
+    const d = c.deploy;
+    const what = d.error
+      ? `failed: ${d.error}`
+      : d.alreadyServing
+        ? `already serving${d.revision ? ` as ${d.revision}` : ''}`
+        : `${d.kind}${d.revision ? `, revision ${d.revision}` : ''}${d.previousRevision ? ` (previous ${d.previousRevision})` : ''} in ${(d.durationMs / 1000).toFixed(1)} s`;
+    lines.push(`- **Deploy** of \`${d.commit}\`: ${what}`);
+  }
+  if (c.verify) {
+    lines.push(`- **Verify**: ${c.verify.healthy ? 'healthy' : 'unhealthy'} after ${c.verify.attempts} checks (${(c.verify.durationMs / 1000).toFixed(1)} s)`);
+    for (const e of c.verify.evidence) lines.push(`  - ${e}`);
+  }
+  if (c.rollback) lines.push(`- **Rollback** to ${c.rollback.revision}${c.rollback.from ? ` from ${c.rollback.from}` : ''}: staging ${c.rollback.healthyAfter ? 'healthy' : 'still unhealthy'} afterwards`);
+  if (c.infra) {
+    const i = c.infra;
+    lines.push(`- **Blocked on infrastructure** since ${i.since}: ${i.reason}`);
+    if (i.restoredAt) lines.push(`  - restored at ${i.restoredAt} (${i.restoredBy === 'signal' ? 'infraRestored' : 'health recheck'}, ${i.rechecks} rechecks)`);
+  }
+  if (c.outcome) lines.push(`- **Outcome**: ${c.outcome}`);
+  return lines.join('\n');
+}
+
+export function renderLoopReport(s: LoopStatus): string {
+  const out = [
+    `# ${s.name}: cycle ${s.cycle} of at most ${s.maxCycles}`,
+    '',
+    '| | |',
+    '|---|---|',
+    `| Phase | **${s.phase}**${s.waitingFor ? ` (waiting for ${s.waitingFor})` : ''} |`,
+    `| Last run | ${counts(s.lastRun)} |`,
+    `| Pending fix | ${s.pendingFix ? `\`${s.pendingFix.commit}\`` : 'none'} |`,
+    `| Updated | ${s.updatedAt} |`,
+  ];
+  if (s.reason) out.push(`| Why | ${cell(s.reason)} |`);
+  out.push('');
+  // Newest first: the latest cycle is the report; the earlier ones are how the loop got there.
+  for (const c of [...s.cycles].reverse()) out.push(cycleSection(c), '');
+  return out.join('\n');
+}
+
+/** The short Markdown shown on the workflow's page in the Web UI. */
+export function renderCurrentDetails(s: LoopStatus): string {
+  const lines = [`**${s.phase}**, cycle ${s.cycle} of ${s.maxCycles}`, '', `Last run: ${counts(s.lastRun)}`];
+  for (const r of s.rootCauses) lines.push(`- ${r.count} × \`${r.category}\`: ${r.summary}`);
+  if (s.reason) lines.push('', s.reason);
+  return lines.join('\n');
+}

@@ -1,0 +1,103 @@
+/**
+ * One real Temporal dev server for the whole test run (the pinned Temporal CLI, started by the SDK's
+ * testing package on free loopback ports), and workers on unique task queues.
+ */
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { randomUUID } from 'node:crypto';
+import type { WorkflowHandle } from '@temporalio/client';
+import * as messages from '../../src/workflows/messages';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureTemporalCli } from '../../src/devserver/temporal-cli';
+import { createLoopWorker } from '../../src/worker';
+
+let shared: Promise<TestWorkflowEnvironment> | null = null;
+
+export function startTestServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      executable: { type: 'existing-path', path: ensureTemporalCli() },
+      ip: '127.0.0.1',
+      ui: false,
+      extraArgs,
+      log: { format: 'pretty', level: 'warn' },
+    },
+  });
+}
+
+/** The run's shared dev server, started on first use and stopped by the root hook. */
+export function testEnv(): Promise<TestWorkflowEnvironment> {
+  shared ??= startTestServer();
+  return shared;
+}
+
+export async function stopTestEnv(): Promise<void> {
+  if (shared) await (await shared).teardown();
+  shared = null;
+}
+
+export function tempDir(prefix = 'tdl-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export interface TestWorker {
+  worker: Worker;
+  taskQueue: string;
+  reportsDir: string;
+}
+
+export async function createTestWorker(env: TestWorkflowEnvironment): Promise<TestWorker> {
+  const taskQueue = `tdl-test-${randomUUID()}`;
+  const reportsDir = tempDir('tdl-reports-');
+  const worker = await createLoopWorker({ connection: env.nativeConnection, taskQueue, reportsDir });
+  return { worker, taskQueue, reportsDir };
+}
+
+/** Polls `check` until it returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export interface WorkerPerTest {
+  env(): TestWorkflowEnvironment;
+  current(): TestWorker;
+  /** Starts a loop on the current worker's task queue. */
+  start(input: unknown): Promise<WorkflowHandle>;
+}
+
+/** Mocha hooks: the shared server, and a fresh in-process worker around each test. */
+export function workerPerTest(): WorkerPerTest {
+  let env: TestWorkflowEnvironment;
+  let w: TestWorker;
+  let running: Promise<void>;
+  before(async function () {
+    env = await testEnv();
+  });
+  beforeEach(async function () {
+    w = await createTestWorker(env);
+    running = w.worker.run();
+  });
+  afterEach(async function () {
+    w.worker.shutdown();
+    await running;
+  });
+  return {
+    env: () => env,
+    current: () => w,
+    start: (input) =>
+      env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue: w.taskQueue, workflowId: `loop-${randomUUID()}`, args: [input] }),
+  };
+}
