@@ -19,7 +19,8 @@ export interface WorkerCommandOptions {
 }
 
 export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Promise<number> {
-  installLogging();
+  // The demo prints the loop's story; its routine logs would bury it.
+  installLogging(opts.whileRunning && !process.env.TDL_LOG_LEVEL ? 'WARN' : undefined);
   let settings = connectionSettings();
   let server: DevServer | null = null;
   if (opts.embedded && !settings.configured) {

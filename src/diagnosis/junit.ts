@@ -63,7 +63,7 @@ export interface JUnitReadResult {
 export function parseSeconds(value: string | undefined): number {
   if (!value) return 0;
   const text = value.trim();
-  const normal = /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text) ? text.replace(/,/g, '') : text.replace(',', '.');
+  const normal = !text.includes(',') ? text : /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text) ? text.replace(/,/g, '') : text.replace(',', '.');
   const seconds = Number.parseFloat(normal);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
 }
@@ -132,7 +132,7 @@ export async function parseJUnitFile(file: string, onCase: (record: TestCaseReco
   });
 
   await new Promise<void>((resolve, reject) => {
-    const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 256 * 1024 });
+    const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
     stream.on('data', (chunk) => parser.write(chunk as string));
     stream.on('error', (err: NodeJS.ErrnoException) =>
       reject(new LoopError(FailureType.NoJUnitReport, `cannot read JUnit report ${file}: ${READ_ERRORS[err.code ?? ''] ?? err.message}`, { file })),
@@ -228,7 +228,8 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
     state.captureDepth = state.depth;
   } else if (name === 'skipped') {
     open.skipped = true;
-  } else if ((name === 'system-out' || name === 'system-err') && state.capture === null) {
+  } else if ((name === 'system-out' || name === 'system-err') && state.capture === null && hasFailed(open)) {
+    // Output is kept for failing tests only; runners write it after the failure element.
     state.capture = 'output';
     state.captureDepth = state.depth;
   }
@@ -255,6 +256,10 @@ function closeElement(state: ReaderState, name: string): TestCaseRecord | null {
   return finishCase(open);
 }
 
+function hasFailed(open: OpenCase): boolean {
+  return open.record.failure !== null || open.rerunFailure !== null || open.flakyAttempt !== null;
+}
+
 function finishCase(open: OpenCase): TestCaseRecord {
   const record = open.record;
   if (record.failure === null && open.rerunFailure !== null) record.failure = open.rerunFailure;
@@ -275,24 +280,23 @@ function finishCase(open: OpenCase): TestCaseRecord {
 
 /** Combines the records of one test id. */
 class TestAccumulator {
-  private readonly tests = new Map<string, TestResult & { passes: number; fails: number; fixtureError: boolean }>();
+  private readonly tests = new Map<string, TestResult>();
+  /** Only for ids seen more than once (rare): how their attempts went. */
+  private readonly repeats = new Map<string, { passes: number; fails: number; fixtureError: boolean }>();
 
   add(record: TestCaseRecord): void {
     const seen = this.tests.get(record.id);
-    const failing = record.outcome === 'failed' || record.outcome === 'errored';
     if (seen === undefined) {
-      this.tests.set(record.id, {
-        ...record,
-        passes: record.outcome === 'passed' ? 1 : 0,
-        fails: failing ? 1 : 0,
-        fixtureError: isFixturePhaseError(record.failure),
-      });
+      this.tests.set(record.id, record);
       return;
     }
+    const repeat = this.repeats.get(record.id) ?? { passes: 0, fails: 0, fixtureError: false };
+    if (!this.repeats.has(record.id)) {
+      this.count(repeat, seen);
+      this.repeats.set(record.id, repeat);
+    }
+    this.count(repeat, record);
     seen.timeMs += record.timeMs;
-    if (record.outcome === 'passed') seen.passes++;
-    if (failing) seen.fails++;
-    seen.fixtureError ||= isFixturePhaseError(record.failure);
     if (seen.failure === null && record.failure !== null) {
       seen.failure = record.failure;
       seen.output = record.output;
@@ -301,15 +305,19 @@ class TestAccumulator {
     seen.outcome = combine(seen.outcome, record.outcome);
   }
 
+  private count(repeat: { passes: number; fails: number; fixtureError: boolean }, record: TestResult): void {
+    if (record.outcome === 'passed') repeat.passes++;
+    if (record.outcome === 'failed' || record.outcome === 'errored') repeat.fails++;
+    repeat.fixtureError ||= isFixturePhaseError(record.failure);
+  }
+
   results(): TestResult[] {
-    const out: TestResult[] = [];
-    for (const { passes, fails, fixtureError, ...test } of this.tests.values()) {
+    for (const [id, { passes, fails, fixtureError }] of this.repeats) {
       // A pass and a failure of the same test is a rerun that passed: flaky. Not so when the second
       // record is pytest's separate setup/teardown error: that is a failure of its own.
-      if (passes > 0 && fails > 0) test.outcome = fixtureError ? 'errored' : 'flaky';
-      out.push(test);
+      if (passes > 0 && fails > 0) this.tests.get(id)!.outcome = fixtureError ? 'errored' : 'flaky';
     }
-    return out;
+    return [...this.tests.values()];
   }
 }
 

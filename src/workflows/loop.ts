@@ -91,6 +91,11 @@ function activitiesFor(config: LoopConfig) {
       heartbeatTimeout: '2m',
       retry: { ...retry, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
     }),
+    // No heartbeat: a rollback is one update and a bounded wait.
+    rollback: proxyActivities<LoopActivities>({
+      startToCloseTimeout: deployTimeoutMs + 120_000,
+      retry: { ...retry, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
+    }),
     verify: proxyActivities<LoopActivities>({
       startToCloseTimeout: durationMs(config.verify.timeout) + 120_000,
       heartbeatTimeout: durationMs(config.verify.interval) + 60_000,
@@ -284,7 +289,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         return 'verified';
       }
       if (previousRevision && cycle.deploy?.revision !== previousRevision) {
-        const rb = await acts.deploy.rollback({ deploy: config.deploy, toRevision: previousRevision });
+        const rb = await acts.rollback.rollback({ deploy: config.deploy, toRevision: previousRevision });
         const after = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url }, maxAttempts: 1 });
         cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
       }

@@ -22,7 +22,7 @@ export function startTestServer(extraArgs: string[] = []): Promise<TestWorkflowE
       ip: '127.0.0.1',
       ui: false,
       extraArgs,
-      log: { format: 'pretty', level: 'warn' },
+      log: { format: 'pretty', level: 'error' },
     },
   });
 }
