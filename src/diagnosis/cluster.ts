@@ -12,6 +12,8 @@ import type { Category } from './types';
 /** Share of equal tokens above which two masked lines are one template (Drain uses about 0.4). */
 export const MERGE_SIMILARITY = 0.5;
 const MAX_HEADLINE_CHARS = 300;
+/** Failures per group whose stack frames are read. */
+const FRAME_SAMPLE = 20;
 /** Test ids kept per cluster; `count` stays exact. */
 export const MAX_TESTS_PER_CLUSTER = 50;
 
@@ -110,15 +112,17 @@ export function clusterFailures(failures: readonly TestResult[]): FailureCluster
     const template = normaliseMessage(line);
     const type = exceptionType(detail, line);
     const tokens = template.split(' ');
-    const frames = inAppFrames(detail.body);
     const informative = tokens.filter((t) => !t.startsWith('<')).length >= 3;
+    const group = informative ? groups.get(`${type}\u0000${template}\u0000`) : undefined;
+    // Frames are read from the first failures of a group only: enough to find the shared helper.
+    const frames = group && group.failures.length >= FRAME_SAMPLE ? group.frames : inAppFrames(detail.body);
     const framePart = informative ? '' : (frames[0] ?? '');
     const key = `${type}\u0000${template}\u0000${framePart}`;
-    const group = groups.get(key);
-    if (group) {
-      group.failures.push(test);
+    const same = group ?? groups.get(key);
+    if (same) {
       // Keep the frames every failure passes through: the test functions differ, a shared helper does not.
-      group.frames = group.frames.filter((f) => frames.includes(f));
+      if (same.failures.length < FRAME_SAMPLE) same.frames = same.frames.filter((f) => frames.includes(f));
+      same.failures.push(test);
     } else groups.set(key, { type, tokens, framePart, frames, failures: [test] });
   }
   return mergeGroups([...groups.values()].sort((a, b) => b.failures.length - a.failures.length));
