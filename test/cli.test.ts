@@ -5,15 +5,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
 import type { LoopStatus } from '../src/workflows/state';
 import { deploys, loopInput, stagingDir } from './support/loop-input';
-import { createTestWorker, eventually, tempDir, testEnv, type TestWorker } from './support/temporal';
-
-const TDL = resolve(__dirname, '..', '..', 'bin', 'tdl.js');
+import { createTestWorker, eventually, TDL, tempDir, testEnv, type TestWorker } from './support/temporal';
 
 interface Run {
   code: number;

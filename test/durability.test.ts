@@ -3,9 +3,8 @@
  * suite, and bad input that must end the loop at once without harming the worker.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -14,9 +13,7 @@ import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import type { LoopStatus } from '../src/workflows/state';
 import { deploys, loopInput, stagingDir } from './support/loop-input';
-import { eventually, tempDir, testEnv, workerPerTest } from './support/temporal';
-
-const TDL = resolve(__dirname, '..', '..', 'bin', 'tdl.js');
+import { eventually, killHard, spawnWorker, tempDir, testEnv, workerPerTest } from './support/temporal';
 
 function waitFor(handle: WorkflowHandle, pred: (s: LoopStatus) => boolean, what: string): Promise<LoopStatus> {
   return eventually(async () => {
@@ -55,11 +52,7 @@ describe('durability', function () {
   it('a worker killed with SIGKILL while the loop waits: a new worker finishes it with one deploy', async function () {
     const taskQueue = `tdl-kill-${randomUUID()}`;
     const reportsDir = tempDir('tdl-reports-');
-    const startWorker = (): ChildProcess =>
-      spawn(process.execPath, [TDL, 'worker', '--task-queue', taskQueue, '--reports-dir', reportsDir], {
-        env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_LOG_LEVEL: 'WARN' },
-        stdio: 'ignore',
-      });
+    const startWorker = () => spawnWorker(env, taskQueue, reportsDir);
     const staging = stagingDir();
     let worker = startWorker();
     try {
@@ -69,9 +62,7 @@ describe('durability', function () {
         args: [loopInput(staging)],
       });
       await waitFor(handle, (s) => s.phase === 'awaiting-fix', 'awaiting-fix');
-      const exited = new Promise((r) => worker.once('exit', r));
-      worker.kill('SIGKILL');
-      await exited;
+      await killHard(worker);
 
       await handle.signal(messages.fixCommitted, { commit: 'f1x' });
       worker = startWorker();

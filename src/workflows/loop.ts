@@ -30,6 +30,7 @@ import {
   newCycle,
   nextAfterDiagnosis,
   nextAfterFailedVerify,
+  deployFailureLooksLikeInfrastructure,
   waitingForOf,
   describeRootCauses,
   type CycleRecord,
@@ -88,7 +89,8 @@ function activitiesFor(config: LoopConfig) {
     }),
     deploy: proxyActivities<LoopActivities>({
       startToCloseTimeout: deployTimeoutMs + 120_000,
-      heartbeatTimeout: '2m',
+      // Deployers report progress every 10 s; a dead worker's deploy is retried after 30 s.
+      heartbeatTimeout: '30s',
       retry: { ...retry, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
     }),
     // No heartbeat: a rollback is one update and a bounded wait.
@@ -266,6 +268,11 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
             // Configuration or permissions: no retry and no fix can help; say what to change.
             await finish('gave-up', `deploy rejected: ${message}`);
             throw ApplicationFailure.create({ type: FailureType.DeployRejected, message, nonRetryable: true });
+          }
+          if (type === FailureType.DeployFailed && deployFailureLooksLikeInfrastructure(message)) {
+            // The seed's case: the revision could not start its database. Not the fix's fault.
+            if (!(await waitOutInfrastructure(`deploy of ${fix.commit} failed on infrastructure: ${message}`))) return 'gave-up';
+            continue;
           }
           if (type === FailureType.DeployFailed) {
             status.pendingFix = null;

@@ -170,6 +170,11 @@ export function looksLikeInfrastructure(verify: VerifyRecord): boolean {
   return verify.evidence.some((line) => INFRA_EVIDENCE.test(line));
 }
 
+/** A deploy that failed on its own (a revision that would not start): infrastructure, or the code? */
+export function deployFailureLooksLikeInfrastructure(message: string): boolean {
+  return INFRA_EVIDENCE.test(message);
+}
+
 /** After a deploy failed verification (and was rolled back where possible): whose problem is it? */
 export function nextAfterFailedVerify(verify: VerifyRecord, rollback: RollbackRecord | null): 'blocked-infra' | 'awaiting-fix' {
   if (rollback && rollback.healthyAfter === false) return 'blocked-infra';

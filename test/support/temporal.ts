@@ -7,9 +7,10 @@ import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import * as messages from '../../src/workflows/messages';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ensureTemporalCli } from '../../src/devserver/temporal-cli';
 import { createLoopWorker } from '../../src/worker';
 
@@ -100,4 +101,22 @@ export function workerPerTest(): WorkerPerTest {
     start: (input) =>
       env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue: w.taskQueue, workflowId: `loop-${randomUUID()}`, args: [input] }),
   };
+}
+
+/** dist/test/support -> bin/tdl.js */
+export const TDL = resolve(__dirname, '..', '..', '..', 'bin', 'tdl.js');
+
+/** A worker in its own process (`tdl worker`), for tests that kill it. */
+export function spawnWorker(env: TestWorkflowEnvironment, taskQueue: string, reportsDir: string, extraEnv: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, [TDL, 'worker', '--task-queue', taskQueue, '--reports-dir', reportsDir], {
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_LOG_LEVEL: 'WARN', ...extraEnv },
+    stdio: 'ignore',
+  });
+}
+
+/** SIGKILL, and wait until the process is gone. */
+export async function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await exited;
 }
