@@ -111,4 +111,16 @@ describe('testDeployLoop on a real Temporal server', function () {
     assert.deepEqual(deploys(staging), []);
     await handle.cancel();
   });
+
+  it('reruns only the failed tests when suite.rerunFailed is set, and counts those that pass as flaky', async function () {
+    const staging = stagingDir();
+    const input = loopInput(staging);
+    (input.suite as Record<string, unknown>).rerunFailed = (input.suite as { command: string }).command;
+    const handle = await start(input);
+    const s = await phaseIs(handle, 'awaiting-fix');
+    // Of the 24 failures, the 11 even-numbered ones pass on the rerun.
+    assert.deepEqual({ flaky: s.lastRun!.flaky, failed: s.lastRun!.failed, passed: s.lastRun!.passed }, { flaky: 11, failed: 13, passed: 1 });
+    assert.equal(s.rootCauses.reduce((n, r) => n + r.count, 0), 13, 'root causes are the tests still failing');
+    await handle.cancel();
+  });
 });

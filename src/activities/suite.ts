@@ -1,9 +1,10 @@
 /** The `runSuite` activity: the e2e suite as a child process, its JUnit report and output on disk. */
 import { Context } from '@temporalio/activity';
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SuiteConfig } from '../config/types';
 import { durationMs } from '../config';
+import { readJUnitFiles } from '../diagnosis/junit';
 import { redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
 import { runCommand } from '../process';
@@ -76,5 +77,47 @@ export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Prom
         `or set suite.junitPath. Last output:\n${outputTail(outputPath)}`,
     );
   }
-  return { junitPaths: [junitPath], outputPath, exitCode: result.exitCode, timedOut: result.timedOut, durationMs: result.durationMs };
+  const rerunPath = suite.rerunFailed ? await rerunFailed(suite, cwd, dir, junitPath, outputPath, ctx) : null;
+  return {
+    junitPaths: rerunPath ? [junitPath, rerunPath] : [junitPath],
+    outputPath,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    durationMs: result.durationMs,
+  };
+}
+
+/**
+ * suite.rerunFailed: runs only the failed tests once more, their ids (`classname::name`, as in the
+ * JUnit report) in $FAILED_TESTS (one a line) and $FAILED_TESTS_FILE. The diagnosis reads both
+ * reports, so a test that passes on the rerun counts as flaky. Returns the rerun's report, if any.
+ */
+async function rerunFailed(
+  suite: SuiteConfig,
+  cwd: string,
+  dir: string,
+  junitPath: string,
+  outputPath: string,
+  ctx: Context,
+): Promise<string | null> {
+  const { tests } = await readJUnitFiles([junitPath]);
+  const failed = tests.filter((t) => t.outcome === 'failed' || t.outcome === 'errored').map((t) => t.id);
+  if (failed.length === 0) return null;
+  const rerunXml = join(dir, 'junit-rerun.xml');
+  const listPath = join(dir, 'failed-tests.txt');
+  rmSync(rerunXml, { force: true });
+  writeFileSync(listPath, `${failed.join('\n')}\n`);
+  ctx.log.info('rerunning failed tests', { count: failed.length });
+  const rerun = await runCommand({
+    command: suite.rerunFailed!,
+    cwd,
+    env: { ...process.env, ...suite.env, JUNIT_XML: rerunXml, FAILED_TESTS: failed.join('\n'), FAILED_TESTS_FILE: listPath },
+    timeoutMs: durationMs(suite.timeout),
+    outputPath,
+    signal: ctx.cancellationSignal,
+    onTick: () => ctx.heartbeat({ rerun: failed.length }),
+  });
+  if (rerun.cancelled) await ctx.cancelled;
+  // A rerun that wrote nothing changes nothing: the first run's failures stand.
+  return existsSync(rerunXml) && statSync(rerunXml).size > 0 ? rerunXml : null;
 }

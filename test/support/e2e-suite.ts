@@ -5,6 +5,8 @@
  *
  * Environment: STAGING_DIR (required); SUITE_SLEEP_MS (sleep first, writing the pid to
  * $STAGING_DIR/suite.pid: for cancellation tests); SUITE_TESTS (test count, default 25).
+ * As a rerun of failed tests ($FAILED_TESTS set), it runs only those, and the even-numbered ones pass:
+ * flaky tests.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,22 +20,26 @@ const FAILURE =
   'AssertionError: WebSocket welcome message: {"type": "error_message", "error_code": "VALIDATION_FAILED", ' +
   '"error_message": "Token validation failed | Debug: 373 chars, 2 dots", "websocket_protocol": "[MISSING]"}';
 
+const CLASSNAME = 'tests.e2e.staging.test_priority1_critical';
+const rerun = process.env.FAILED_TESTS?.split('\n').filter(Boolean) ?? null;
+
 function report(fixed: boolean): string {
   const cases: string[] = [];
   let failures = 0;
   for (let i = 1; i <= tests; i++) {
     const name = `test_${String(i).padStart(3, '0')}_websocket_${i === 4 ? 'concurrent_connections' : 'flow'}_real`;
-    const failing = !fixed && i !== 4;
+    if (rerun && !rerun.includes(`${CLASSNAME}::${name}`)) continue;
+    const failing = !fixed && i !== 4 && !(rerun && i % 2 === 0);
     if (failing) failures++;
     cases.push(
-      `<testcase classname="tests.e2e.staging.test_priority1_critical" name="${name}" time="${(0.5 + (i % 7) * 0.3).toFixed(3)}">` +
+      `<testcase classname="${CLASSNAME}" name="${name}" time="${(0.5 + (i % 7) * 0.3).toFixed(3)}">` +
         (failing ? `<failure message="${FAILURE.replace(/"/g, '&quot;')}">tests/e2e/staging/test_priority1_critical.py:${100 + i}: AssertionError</failure>` : '') +
         '</testcase>',
     );
   }
   return (
     '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest" errors="0" ' +
-    `failures="${failures}" skipped="0" tests="${tests}" time="12.3">${cases.join('')}</testsuite></testsuites>\n`
+    `failures="${failures}" skipped="0" tests="${cases.length}" time="12.3">${cases.join('')}</testsuite></testsuites>\n`
   );
 }
 
