@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import * as messages from '../../src/workflows/messages';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureTemporalCli } from '../../src/devserver/temporal-cli';
@@ -16,12 +17,14 @@ import { createLoopWorker } from '../../src/worker';
 
 let shared: Promise<TestWorkflowEnvironment> | null = null;
 
-export function startTestServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
+/** `uiPort`: also serve the Web UI there (browser tests); without it, no UI. */
+export function startTestServer(extraArgs: string[] = [], uiPort?: number): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: ensureTemporalCli() },
       ip: '127.0.0.1',
-      ui: false,
+      ui: uiPort !== undefined,
+      uiPort,
       extraArgs,
       log: { format: 'pretty', level: 'error' },
     },
@@ -79,28 +82,54 @@ export interface WorkerPerTest {
   start(input: unknown): Promise<WorkflowHandle>;
 }
 
-/** Mocha hooks: the shared server, and a fresh in-process worker around each test. */
-export function workerPerTest(): WorkerPerTest {
+/**
+ * Mocha hooks: the shared server (or one of the suite's own, from `ownServer`, stopped after it),
+ * and a fresh in-process worker around each test.
+ */
+export function workerPerTest(ownServer?: () => Promise<TestWorkflowEnvironment>): WorkerPerTest {
   let env: TestWorkflowEnvironment;
   let w: TestWorker;
   let running: Promise<void>;
   before(async function () {
-    env = await testEnv();
+    env = await (ownServer ?? testEnv)();
+  });
+  after(async function () {
+    if (ownServer) await env.teardown();
   });
   beforeEach(async function () {
     w = await createTestWorker(env);
     running = w.worker.run();
   });
+  let started: WorkflowHandle[] = [];
   afterEach(async function () {
     w.worker.shutdown();
     await running;
+    if (process.env.TDL_RECORD_HISTORIES) await recordHistories(started, this.currentTest?.fullTitle() ?? 'loop');
+    started = [];
   });
   return {
     env: () => env,
     current: () => w,
-    start: (input) =>
-      env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue: w.taskQueue, workflowId: `loop-${randomUUID()}`, args: [input] }),
+    start: async (input) => {
+      const handle = await env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue: w.taskQueue, workflowId: `loop-${randomUUID()}`, args: [input] });
+      started.push(handle);
+      return handle;
+    },
   };
+}
+
+/**
+ * With TDL_RECORD_HISTORIES=DIR, tests save the histories of the loops they ran: the fixtures that
+ * test/replay.test.ts replays so later workflow changes keep these loops running.
+ */
+async function recordHistories(handles: WorkflowHandle[], title: string): Promise<void> {
+  const dir = process.env.TDL_RECORD_HISTORIES!;
+  mkdirSync(dir, { recursive: true });
+  const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+  for (const [i, handle] of handles.entries()) {
+    const history = await handle.fetchHistory();
+    writeFileSync(join(dir, `${slug}${handles.length > 1 ? `-${i + 1}` : ''}.json`), historyToJSON(history));
+  }
 }
 
 /** dist/test/support -> bin/tdl.js */
