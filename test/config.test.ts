@@ -66,6 +66,8 @@ describe('loop input', function () {
     ['a zero duration', { suite: { command: 'x' }, infra: { recheckEvery: '0s' } }, /^infra\.recheckEvery: must be a duration/],
     ['a misspelt field', { suite: { command: 'x' }, maxCycle: 3 }, /^maxCycle: is not a known field/],
     ['a bad maxCycles', { suite: { command: 'x' }, maxCycles: 0 }, /^maxCycles: must be a whole number from 1/],
+    ['a secret in suite.env', { suite: { command: 'x', env: { E2E_TOKEN: 'abc' } } }, /^suite\.env\.E2E_TOKEN: looks like a secret.*worker's environment/],
+    ['a JWT in suite.env', { suite: { command: 'x', env: { AUTH: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig' } } }, /^suite\.env\.AUTH: looks like a secret/],
     ['a non-string env value', { suite: { command: 'x', env: { A: 1 } } }, /^suite\.env\.A: must be a string/],
     ['a cloud-run deploy without a service', { suite: { command: 'x' }, deploy: { kind: 'cloud-run', project: 'p', region: 'r', image: 'i' } }, /^deploy\.service: is required/],
     ['a bad endpoint', { suite: { command: 'x' }, deploy: { kind: 'cloud-run', project: 'p', region: 'r', service: 's', image: 'i', endpoint: 'http://x' } }, /^deploy\.endpoint: must be host:port/],

@@ -94,7 +94,7 @@ async function startStaging(pollsToComplete = 1): Promise<Staging> {
   return s;
 }
 
-function loopInput(s: Staging, infra: Record<string, string>): Record<string, unknown> {
+function loopInput(s: Staging, infra: Record<string, string>, remindEvery = '4h'): Record<string, unknown> {
   return {
     name: 'netra-staging',
     suite: { command: `node ${E2E_SUITE}`, env: { STAGING_DIR: s.dir }, timeout: '2m' },
@@ -108,7 +108,7 @@ function loopInput(s: Staging, infra: Record<string, string>): Record<string, un
       timeout: '1m',
     },
     verify: { url: s.healthUrl, expectStatus: 200, timeout: '2s', interval: '500ms' },
-    handoff: { webhookUrl: s.webhookUrl },
+    handoff: { webhookUrl: s.webhookUrl, remindEvery },
     infra,
     maxCycles: 3,
   };
@@ -176,12 +176,13 @@ describe("the seed's path: deploy, 503, rollback, blocked-infra, redeploy, green
   it('rechecks health on a durable timer when a revision cannot start its database, and redeploys when it is back', async function () {
     s.standIn.failNextRevision(DB_INIT_FAILURE);
     s.databaseDown = true;
-    const handle = await start(loopInput(s, { recheckEvery: '1s', giveUpAfter: '1h' }));
+    const handle = await start(loopInput(s, { recheckEvery: '1s', giveUpAfter: '1h' }, '2s'));
     await phaseIs(handle, 'awaiting-fix');
     await handle.signal(messages.fixCommitted, { commit: FIX });
     const blocked = await phaseIs(handle, 'blocked-infra');
     assert.match(blocked.reason!, /failed on infrastructure: .*Database initialization failed/);
     await eventually(async () => ((await handle.query(messages.status)).cycles[0].infra!.rechecks >= 2 ? true : undefined), 'two rechecks');
+    await eventually(async () => (s.webhooks.some((h) => /^Reminder: /.test(String(h.text))) ? true : undefined), 'a reminder');
 
     s.databaseDown = false;
     const result: LoopResult = await handle.result();
@@ -189,6 +190,9 @@ describe("the seed's path: deploy, 503, rollback, blocked-infra, redeploy, green
     const final = await handle.query(messages.status);
     assert.equal(final.cycles[0].infra!.restoredBy, 'recheck');
     assert.equal(s.standIn.revisionsOf(SERVICE).length, 3, 'the original, the one that failed to start, and a fresh one');
+    const infraNotes = s.webhooks.filter((h) => h.audience === 'infra-team').map((h) => String(h.text));
+    assert.match(infraNotes[0], /staging infrastructure is down/);
+    assert.match(infraNotes[1], /^Reminder: .*still blocked on infrastructure/, 'the infrastructure team was reminded');
   });
 
   it('ends with a clear message on a permanent API error, without a retry storm', async function () {

@@ -97,10 +97,20 @@ function int(obj: Json, key: string, path: string, fallback: number, min: number
   return v;
 }
 
-function stringMap(obj: Json, key: string, path: string): Record<string, string> {
+/** Names and values that are secrets: they would be stored in workflow history with the input. */
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY/i;
+const SECRET_VALUE = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}/;
+
+function envMap(obj: Json, key: string, path: string): Record<string, string> {
   const m = section(obj, key, path);
   for (const [k, v] of Object.entries(m)) {
     if (typeof v !== 'string') throw new ConfigError(`${path}.${k}`, `must be a string, got ${describe(v)}`);
+    if (SECRET_NAME.test(k) || SECRET_VALUE.test(v)) {
+      throw new ConfigError(
+        `${path}.${k}`,
+        'looks like a secret, and the loop input is kept in workflow history: set it in the worker\'s environment instead (the suite inherits it)',
+      );
+    }
   }
   return m as Record<string, string>;
 }
@@ -219,7 +229,7 @@ export function parseLoopConfig(input: unknown): LoopConfig {
     suite: {
       command: requiredStr(suite, 'command', 'suite.command'),
       cwd: str(suite, 'cwd', 'suite.cwd', '.'),
-      env: stringMap(suite, 'env', 'suite.env'),
+      env: envMap(suite, 'env', 'suite.env'),
       timeout: duration(suite, 'timeout', 'suite.timeout', '30m'),
       junitPath: str(suite, 'junitPath', 'suite.junitPath', null),
       rerunFailed: str(suite, 'rerunFailed', 'suite.rerunFailed', null),

@@ -213,22 +213,28 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
   const waitOutInfrastructure = async (reason: string): Promise<boolean> => {
     const block: InfraBlock = { since: new Date().toISOString(), reason, restoredAt: null, restoredBy: null, rechecks: 0 };
     current().infra = block;
+    // Only messages from now on are about this block.
+    infraRestoredNote = null;
+    retestAsked = null;
     setPhase('blocked-infra', reason);
     await notify('infra-team', `${status.name}: staging infrastructure is down. ${reason}`);
     const giveUpAt = Date.now() + durationMs(config.infra.giveUpAfter);
-    infraRestoredNote = null;
+    let nextRecheck = Date.now() + durationMs(config.infra.recheckEvery);
+    let nextReminder = Date.now() + durationMs(config.handoff.remindEvery);
     for (;;) {
-      const left = giveUpAt - Date.now();
-      if (left <= 0) return false;
-      // A retest also ends the wait: someone who knows staging is back asked for a run.
-      const signalled = await condition(
-        () => infraRestoredNote !== null || retestAsked !== null,
-        Math.min(durationMs(config.infra.recheckEvery), left),
-      );
-      if (signalled) {
+      if (Date.now() >= giveUpAt) return false;
+      // One durable timer for whichever comes first; a retest also ends the wait (someone knows staging is back).
+      const wake = Math.max(1, Math.min(giveUpAt, nextRecheck, nextReminder) - Date.now());
+      if (await condition(() => infraRestoredNote !== null || retestAsked !== null, wake)) {
         block.restoredBy = 'signal';
         break;
       }
+      if (Date.now() >= nextReminder) {
+        await notify('infra-team', `${status.name} is still blocked on infrastructure: ${reason}`, true);
+        nextReminder += durationMs(config.handoff.remindEvery);
+      }
+      if (Date.now() < nextRecheck) continue;
+      nextRecheck = Date.now() + durationMs(config.infra.recheckEvery);
       if (!config.verify.url) continue;
       block.rechecks++;
       const health = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url }, maxAttempts: 1 });
