@@ -8,7 +8,7 @@ import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/clie
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import type { LoopStatus, Phase } from '../src/workflows/state';
-import { deploys, loopInput, stagingDir, startHealthServer } from './support/loop-input';
+import { deployCommand, deploys, loopInput, stagingDir, startHealthServer } from './support/loop-input';
 import { eventually, workerPerTest } from './support/temporal';
 
 async function phaseIs(handle: WorkflowHandle, phase: Phase): Promise<LoopStatus> {
@@ -122,5 +122,23 @@ describe('testDeployLoop on a real Temporal server', function () {
     assert.deepEqual({ flaky: s.lastRun!.flaky, failed: s.lastRun!.failed, passed: s.lastRun!.passed }, { flaky: 11, failed: 13, passed: 1 });
     assert.equal(s.rootCauses.reduce((n, r) => n + r.count, 0), 13, 'root causes are the tests still failing');
     await handle.cancel();
+  });
+
+  it('sends a fix whose deploy fails back to the fix team with the evidence, then takes the next one', async function () {
+    const staging = stagingDir();
+    const deploy = `if [ "$COMMIT" = broken ]; then echo "build failed: Cannot find module './ws-auth'" >&2; exit 3; fi; ${deployCommand(staging)}`;
+    const handle = await start(loopInput(staging, { deploy: { kind: 'command', command: deploy, timeout: '1m' } }));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.executeUpdate(messages.submitFix, { args: [{ commit: 'broken' }] });
+    const back = await eventually(async () => {
+      const st = await handle.query(messages.status);
+      return st.phase === 'awaiting-fix' && st.cycles[0].deploy?.error ? st : undefined;
+    }, 'the fix team to get it back');
+    assert.match(back.reason!, /deploy of broken failed: deploy\.command exited with code 3 for commit broken: build failed: Cannot find module/);
+    assert.equal(back.pendingFix, null);
+    await handle.executeUpdate(messages.submitFix, { args: [{ commit: 'good' }] });
+    const result: LoopResult = await handle.result();
+    assert.equal(result.phase, 'passed');
+    assert.deepEqual(deploys(staging), ['good']);
   });
 });

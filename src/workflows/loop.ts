@@ -319,9 +319,9 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
   };
 
   /** awaiting-fix: hand the failures over, then wait (reminding) for a fix or a retest. */
-  const awaitFix = async (): Promise<'fix' | 'retest'> => {
-    setPhase('awaiting-fix', describeRootCauses(current().rootCauses));
-    await notify('fix-team', `${status.name} cycle ${status.cycle}: ${describeRootCauses(current().rootCauses)}`);
+  const awaitFix = async (why: string): Promise<'fix' | 'retest'> => {
+    setPhase('awaiting-fix', why);
+    await notify('fix-team', `${status.name} cycle ${status.cycle}: ${why}`);
     const reminder = durationMs(config.handoff.remindEvery);
     while (!(await condition(() => status.pendingFix !== null || retestAsked !== null, reminder))) {
       await notify('fix-team', `${status.name} is still waiting for a fix`, true);
@@ -373,8 +373,9 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         case 'awaiting-fix':
           break;
       }
-      for (;;) {
-        if ((await awaitFix()) === 'retest') {
+      // The suite's failures first; after a fix that did not hold, what went wrong with it.
+      for (let why = describeRootCauses(d.rootCauses); ; why = cycle.outcome ?? why) {
+        if ((await awaitFix(why)) === 'retest') {
           cycle.outcome = `retest: ${retestAsked}`;
           break;
         }
