@@ -12,8 +12,8 @@ import type { Io } from './io';
 export interface WorkerCommandOptions {
   taskQueue: string;
   reportsDir?: string;
-  /** Start the embedded dev server when no address is configured. */
-  embedded: boolean;
+  /** Start the embedded dev server on these ports when no address is configured. */
+  embedded: { port: number; uiPort: number } | null;
   /** Runs while the worker serves; the worker stops when it settles (the demo). */
   whileRunning?: (settings: ConnectionSettings) => Promise<number>;
 }
@@ -24,7 +24,7 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
   let settings = connectionSettings();
   let server: DevServer | null = null;
   if (opts.embedded && !settings.configured) {
-    server = await startDevServer({ log: (line) => io.err(line) });
+    server = await startDevServer({ ...opts.embedded, log: (line) => io.err(line) });
     settings = { ...settings, address: server.address, connectionOptions: { ...settings.connectionOptions, address: server.address } };
     io.err(`Temporal dev server on ${server.address}, Web UI on ${server.uiUrl} (state in .data/)`);
   }

@@ -10,8 +10,9 @@ import { describeClientError, listLoops, showReport, showStatus, signalLoop, sta
 const USAGE = `tdl: a durable test -> diagnose -> fix -> deploy -> verify loop on Temporal
 
 Usage:
-  tdl dev [--demo]                  local Temporal dev server (Web UI :8233) + worker; only a worker
-                                    when TEMPORAL_ADDRESS or a temporal.toml profile is set
+  tdl dev [--demo] [--port 7233] [--ui-port 8233]
+                                    local Temporal dev server (state in .data/, Web UI) + worker; only
+                                    a worker when TEMPORAL_ADDRESS or a temporal.toml profile is set
   tdl worker                        a worker for an existing Temporal service
   tdl start --config FILE | --input JSON [--workflow-id ID]
   tdl fix ID --commit SHA [--summary TEXT] [--author NAME]
@@ -35,7 +36,7 @@ const common: Options = {
 };
 
 const commandOptions: Record<string, Options> = {
-  dev: { 'reports-dir': { type: 'string' }, demo: { type: 'boolean' } },
+  dev: { 'reports-dir': { type: 'string' }, demo: { type: 'boolean' }, port: { type: 'string' }, 'ui-port': { type: 'string' } },
   worker: { 'reports-dir': { type: 'string' } },
   start: { config: { type: 'string' }, input: { type: 'string' }, 'workflow-id': { type: 'string' } },
   fix: { commit: { type: 'string' }, summary: { type: 'string' }, author: { type: 'string' } },
@@ -76,11 +77,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     const id = positionals[0];
 
     if (command === 'dev' || command === 'worker') {
-      const embedded = command === 'dev';
+      const port = (name: string, fallback: number) => {
+        const p = Number(str(name) ?? fallback);
+        if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError(`--${name} takes a port number from 1 to 65535`);
+        return p;
+      };
       return await runWorkerCommand(io, {
         taskQueue,
         reportsDir: str('reports-dir'),
-        embedded,
+        embedded: command === 'dev' ? { port: port('port', 7233), uiPort: port('ui-port', 8233) } : null,
         // Loaded only for the demo: it brings the example staging service along.
         whileRunning: v.demo ? async (settings) => (await import('../../examples/demo/run')).runDemo(io, settings, taskQueue) : undefined,
       });
