@@ -5,11 +5,11 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import * as messages from '../../src/workflows/messages';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { temporal } from '@temporalio/proto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureTemporalCli } from '../../src/devserver/temporal-cli';
@@ -100,12 +100,12 @@ export function workerPerTest(ownServer?: () => Promise<TestWorkflowEnvironment>
     w = await createTestWorker(env);
     running = w.worker.run();
   });
-  let started: WorkflowHandle[] = [];
+  let started: WorkflowHandleWithFirstExecutionRunId[] = [];
   afterEach(async function () {
-    w.worker.shutdown();
-    await running;
     if (process.env.TDL_RECORD_HISTORIES) await recordHistories(started, this.currentTest?.fullTitle() ?? 'loop');
     started = [];
+    w.worker.shutdown();
+    await running;
   });
   return {
     env: () => env,
@@ -119,16 +119,25 @@ export function workerPerTest(ownServer?: () => Promise<TestWorkflowEnvironment>
 }
 
 /**
- * With TDL_RECORD_HISTORIES=DIR, tests save the histories of the loops they ran: the fixtures that
- * test/replay.test.ts replays so later workflow changes keep these loops running.
+ * With TDL_RECORD_HISTORIES=DIR, tests save the histories of the loops they ran (waiting for each to
+ * close first): the fixtures that test/replay.test.ts replays so later workflow changes keep these
+ * loops running. Binary protobuf, as the server sends it: the JSON route goes through a second copy
+ * of protobufjs in this dependency tree and fails.
  */
-async function recordHistories(handles: WorkflowHandle[], title: string): Promise<void> {
+async function recordHistories(handles: WorkflowHandleWithFirstExecutionRunId[], title: string): Promise<void> {
   const dir = process.env.TDL_RECORD_HISTORIES!;
   mkdirSync(dir, { recursive: true });
   const slug = title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
   for (const [i, handle] of handles.entries()) {
-    const history = await handle.fetchHistory();
-    writeFileSync(join(dir, `${slug}${handles.length > 1 ? `-${i + 1}` : ''}.json`), historyToJSON(history));
+    await Promise.race([handle.result().catch(() => undefined), new Promise((r) => setTimeout(r, 10_000))]);
+    const name = `${slug}${handles.length > 1 ? `-${i + 1}` : ''}`;
+    const latest = await handle.fetchHistory();
+    writeFileSync(join(dir, `${name}.binpb`), temporal.api.history.v1.History.encode(latest).finish());
+    // A loop that continued as new: its first run too, which ends in ContinuedAsNew.
+    const first = await handle.client.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    if (first.events!.length && first.events![first.events!.length - 1].workflowExecutionContinuedAsNewEventAttributes) {
+      writeFileSync(join(dir, `${name}-first-run.binpb`), temporal.api.history.v1.History.encode(first).finish());
+    }
   }
 }
 
