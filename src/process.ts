@@ -1,10 +1,12 @@
 /**
  * Runs a shell command the way the loop needs it: under /bin/sh -c, in its own process group (so
- * cancellation kills the whole tree, not just the shell), output to a file rather than to memory,
- * bounded in time, with a tick for heartbeats.
+ * cancellation kills the whole tree, not just the shell), output redacted line by line into a file
+ * rather than memory, bounded in time, with a tick for heartbeats.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { redactor } from './diagnosis/redact';
 
 export interface CommandRun {
   command: string;
@@ -32,17 +34,39 @@ export interface CommandResult {
 
 /** How long a process group gets between SIGTERM and SIGKILL. */
 const KILL_GRACE_MS = 3000;
+/** A line longer than this is written out in pieces rather than held whole. */
+const MAX_LINE = 64 * 1024;
+
+/** Copies a stream into the log a whole line at a time, so a secret is never split across writes unredacted. */
+function copyRedacted(from: Readable, to: WriteStream, redactText: (text: string) => string): void {
+  let pending = '';
+  from.setEncoding('utf8');
+  from.on('data', (chunk: string) => {
+    pending += chunk;
+    const end = pending.length > MAX_LINE ? pending.length : pending.lastIndexOf('\n') + 1;
+    if (end > 0) {
+      to.write(redactText(pending.slice(0, end)));
+      pending = pending.slice(end);
+    }
+  });
+  from.on('end', () => {
+    if (pending) to.write(redactText(pending));
+  });
+}
 
 export function runCommand(run: CommandRun): Promise<CommandResult> {
   const started = Date.now();
-  const out = openSync(run.outputPath, 'a');
+  const out = createWriteStream(run.outputPath, { flags: 'a' });
+  const redactText = redactor([]);
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', run.command], {
       cwd: run.cwd,
       env: run.env,
       detached: true,
-      stdio: [run.stdin === undefined ? 'ignore' : 'pipe', out, out],
+      stdio: [run.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    copyRedacted(child.stdout!, out, redactText);
+    copyRedacted(child.stderr!, out, redactText);
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | undefined;
@@ -77,17 +101,16 @@ export function runCommand(run: CommandRun): Promise<CommandResult> {
       clearTimeout(killTimer);
       if (ticker) clearInterval(ticker);
       run.signal.removeEventListener('abort', onAbort);
-      closeSync(out);
+      // Resolve only once the log is on disk: callers read its tail.
+      return new Promise<void>((flushed) => out.end(flushed));
     };
     child.on('error', (err) => {
-      finish();
-      reject(err);
+      void finish().then(() => reject(err));
     });
     child.on('close', (code, sig) => {
       // Anything the shell left behind in its group goes too.
       if (sig || timedOut || cancelled) killGroup('SIGKILL');
-      finish();
-      resolve({ exitCode: code, killedBy: sig, timedOut, cancelled, durationMs: Date.now() - started });
+      void finish().then(() => resolve({ exitCode: code, killedBy: sig, timedOut, cancelled, durationMs: Date.now() - started }));
     });
   });
 }

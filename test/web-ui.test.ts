@@ -55,7 +55,7 @@ describe('Temporal Web UI', function () {
   before(async function () {
     // A missing browser is a broken test machine, not a reason to skip the UI test.
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} not found: install Debian's Chromium with \`apt-get update && apt-get install -y chromium\` (.ci/run does this)`);
+      throw new Error(`${CHROMIUM} not found: install Debian's Chromium with \`apt-get update && apt-get install -y chromium\` (npm test does this when run as root)`);
     }
     browser = await chromium.launch({
       executablePath: CHROMIUM,

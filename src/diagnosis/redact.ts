@@ -75,8 +75,8 @@ function looksLikeJwt(value: string): boolean {
   return /^(Bearer\s+)?eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(value.trim());
 }
 
-/** A redaction function for one set of secrets (env values are read now, once). */
-function redactor(secrets: readonly string[]): (text: string) => string {
+/** A redaction function for one set of secrets (env values are read now, once): for streams of text. */
+export function redactor(secrets: readonly string[]): (text: string) => string {
   // Known literal values go first: a secret that is itself a JWT keeps its fingerprint.
   const forms = new Map<string, string>();
   for (const value of secretValues(secrets)) {

@@ -2,7 +2,7 @@
  * The loop's own report, rendered from its state: pure, so the `report` query and the saved
  * loop-report.md say the same thing. The full diagnosis of each cycle is in the file it links to.
  */
-import type { CycleRecord, LoopStatus, RunSummary } from './state';
+import { describeRootCauses, type CycleRecord, type LoopStatus, type RunSummary } from './state';
 
 function counts(t: RunSummary | null): string {
   if (!t) return 'not run';
@@ -69,7 +69,9 @@ export function renderLoopReport(s: LoopStatus): string {
 /** The short Markdown shown on the workflow's page in the Web UI. */
 export function renderCurrentDetails(s: LoopStatus): string {
   const lines = [`**${s.phase}**, cycle ${s.cycle} of ${s.maxCycles}`, '', `Last run: ${counts(s.lastRun)}`];
+  if (s.rootCauses.length) lines.push('');
   for (const r of s.rootCauses) lines.push(`- ${r.count} × \`${r.category}\`: ${r.summary}`);
-  if (s.reason) lines.push('', s.reason);
+  // Waiting for a fix, the reason is the root causes above: say it once.
+  if (s.reason && s.reason !== describeRootCauses(s.rootCauses)) lines.push('', s.reason);
   return lines.join('\n');
 }

@@ -6,7 +6,8 @@
  * Environment: STAGING_DIR (required); SUITE_SLEEP_MS (sleep first, writing the pid to
  * $STAGING_DIR/suite.pid: for cancellation tests); SUITE_TESTS (test count, default 25).
  * As a rerun of failed tests ($FAILED_TESTS set), it runs only those, and the even-numbered ones pass:
- * flaky tests.
+ * flaky tests. With SUITE_LEAK set it leaks $E2E_TOKEN into its output and failure messages, as
+ * careless suites do.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +17,10 @@ const junit = process.env.JUNIT_XML!;
 const tests = Number(process.env.SUITE_TESTS ?? 25);
 const sleepMs = Number(process.env.SUITE_SLEEP_MS ?? 0);
 
+const leaked = process.env.SUITE_LEAK ? ` (sent Authorization: ${process.env.E2E_TOKEN}, token=${process.env.E2E_TOKEN})` : '';
 const FAILURE =
   'AssertionError: WebSocket welcome message: {"type": "error_message", "error_code": "VALIDATION_FAILED", ' +
-  '"error_message": "Token validation failed | Debug: 373 chars, 2 dots", "websocket_protocol": "[MISSING]"}';
+  `"error_message": "Token validation failed | Debug: 373 chars, 2 dots", "websocket_protocol": "[MISSING]"}${leaked}`;
 
 const CLASSNAME = 'tests.e2e.staging.test_priority1_critical';
 const rerun = process.env.FAILED_TESTS?.split('\n').filter(Boolean) ?? null;
@@ -50,6 +52,7 @@ async function main() {
   }
   const fixed = existsSync(join(dir, 'deployed'));
   writeFileSync(junit, report(fixed));
+  if (leaked) console.log(`connecting with headers {"Authorization": "Bearer ${process.env.E2E_TOKEN}"}`);
   console.log(`${fixed ? 'all passed' : 'failures'}: ${tests} tests`);
   process.exit(fixed ? 0 : 1);
 }
