@@ -1,22 +1,29 @@
 /**
- * `npm test` runs this first: the Web UI test drives Debian's Chromium through playwright-core,
- * which brings no browser of its own. Installs it where we may (root with apt-get), else says how.
+ * `npm test` runs this first: two tests use tools from Debian rather than npm. The Web UI test drives
+ * Debian's Chromium through playwright-core (which brings no browser), and the compose test checks
+ * docker-compose.yml with docker-compose (there is no Docker engine to run it). Installs what is
+ * missing where we may (root with apt-get), else says how.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const CHROMIUM = '/usr/bin/chromium';
+const TOOLS: { path: string; apt: string; for: string }[] = [
+  { path: '/usr/bin/chromium', apt: 'chromium', for: 'the Web UI test' },
+  { path: '/usr/bin/docker-compose', apt: 'docker-compose', for: 'the docker-compose.yml test' },
+];
 
 function main() {
-  if (existsSync(CHROMIUM)) return;
+  const missing = TOOLS.filter((t) => !existsSync(t.path));
+  if (missing.length === 0) return;
+  const packages = missing.map((t) => t.apt);
   if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
-    console.error(`The Web UI test needs Chromium at ${CHROMIUM}: install it with \`sudo apt-get install chromium\` (Debian/Ubuntu).`);
+    for (const t of missing) console.error(`${t.for} needs ${t.path}: install it with \`sudo apt-get install ${t.apt}\` (Debian/Ubuntu).`);
     process.exit(1);
   }
-  console.log('installing Chromium for the Web UI test (apt-get install chromium)');
+  console.log(`installing ${packages.join(', ')} for ${missing.map((t) => t.for).join(' and ')} (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...packages], { stdio: 'inherit', env });
 }
 
 main();
