@@ -141,4 +141,19 @@ describe('testDeployLoop on a real Temporal server', function () {
     assert.equal(result.phase, 'passed');
     assert.deepEqual(deploys(staging), ['good']);
   });
+
+  it('keeps a fix that arrives while another is being deployed, and ships it next', async function () {
+    const staging = stagingDir();
+    // The first fix deploys slowly and does not make the suite pass; the second does.
+    const deploy = `echo "$COMMIT" >> '${staging}/deploys.log'; if [ "$COMMIT" = first ]; then sleep 1; else echo "$COMMIT" > '${staging}/deployed'; fi`;
+    const handle = await start(loopInput(staging, { deploy: { kind: 'command', command: deploy, timeout: '1m' } }));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.signal(messages.fixCommitted, { commit: 'first' });
+    await phaseIs(handle, 'deploying');
+    await handle.signal(messages.fixCommitted, { commit: 'second' });
+    const result: LoopResult = await handle.result();
+    assert.equal(result.phase, 'passed');
+    assert.equal(result.cycles, 3);
+    assert.deepEqual(deploys(staging), ['first', 'second']);
+  });
 });

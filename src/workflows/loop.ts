@@ -252,6 +252,10 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
    * staging does not come up.
    */
   const shipPendingFix = async (): Promise<'verified' | 'back-to-fix' | 'gave-up'> => {
+    // Done with this fix; a newer one that arrived meanwhile stays pending.
+    const settle = (fix: FixRecord) => {
+      if (status.pendingFix === fix) status.pendingFix = null;
+    };
     for (;;) {
       const fix = status.pendingFix!;
       const cycle = current();
@@ -281,7 +285,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
             continue;
           }
           if (type === FailureType.DeployFailed) {
-            status.pendingFix = null;
+            settle(fix);
             cycle.outcome = `deploy of ${fix.commit} failed: ${message}`;
             return 'back-to-fix';
           }
@@ -291,14 +295,14 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         }
       }
       if (!config.verify.url) {
-        status.pendingFix = null;
+        settle(fix);
         return 'verified';
       }
       setPhase('verifying');
       const verify = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url } });
       cycle.verify = verify;
       if (verify.healthy) {
-        status.pendingFix = null;
+        settle(fix);
         return 'verified';
       }
       if (previousRevision && cycle.deploy?.revision !== previousRevision) {
@@ -308,7 +312,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       }
       const evidence = verify.evidence[verify.evidence.length - 1] ?? 'no answer';
       if (nextAfterFailedVerify(verify, cycle.rollback) === 'awaiting-fix') {
-        status.pendingFix = null;
+        settle(fix);
         cycle.outcome = `${fix.commit} deployed but staging failed verification: ${evidence}`;
         return 'back-to-fix';
       }
