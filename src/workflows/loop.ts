@@ -34,6 +34,7 @@ import {
   waitingForOf,
   describeRootCauses,
   type CycleRecord,
+  type DeployRecord,
   type FixRecord,
   type InfraBlock,
   type LoopStatus,
@@ -262,8 +263,19 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       cycle.fix = fix;
       setPhase('deploying');
       let previousRevision: string | null = null;
+      // What is known of a deploy that did not report back: nothing but its error, if any.
+      const bare = (error: string | null): DeployRecord => ({
+        commit: fix.commit,
+        kind: config.deploy.kind,
+        revision: null,
+        previousRevision: null,
+        alreadyServing: false,
+        durationMs: 0,
+        logPath: null,
+        error,
+      });
       if (config.deploy.kind === 'none') {
-        cycle.deploy = { commit: fix.commit, kind: 'none', revision: null, previousRevision: null, alreadyServing: false, durationMs: 0, logPath: null, error: null };
+        cycle.deploy = bare(null);
       } else {
         try {
           const d = await acts.deploy.deploy({ deploy: config.deploy, commit: fix.commit, cycle: cycle.cycle });
@@ -273,7 +285,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
           if (isCancellation(err)) throw err;
           const type = failureType(err);
           const message = failureMessage(err);
-          cycle.deploy = { commit: fix.commit, kind: config.deploy.kind, revision: null, previousRevision: null, alreadyServing: false, durationMs: 0, logPath: null, error: message };
+          cycle.deploy = bare(message);
           if (type === FailureType.DeployRejected || type === FailureType.BadInput) {
             // Configuration or permissions: no retry and no fix can help; say what to change.
             await finish('gave-up', `deploy rejected: ${message}`);
