@@ -7,15 +7,20 @@ import { redactDeep } from './diagnosis/redact';
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
+const LEVELS: Level[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+let threshold: Level = 'INFO';
+
 export function writeLog(level: Level, message: string, meta: Record<string, unknown> = {}): void {
+  if (LEVELS.indexOf(level) < LEVELS.indexOf(threshold)) return;
   const line = redactDeep({ time: new Date().toISOString(), level: level.toLowerCase(), message, ...meta });
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
-/** Routes the Temporal runtime's logs (worker, workflows, activities) through writeLog. */
+/** Routes the Temporal runtime's logs (worker, workflows, activities) through writeLog, from `level` up. */
 export function installLogging(level: Level = (process.env.TDL_LOG_LEVEL?.toUpperCase() as Level) || 'INFO'): void {
+  threshold = LEVELS.includes(level) ? level : 'INFO';
   Runtime.install({
-    logger: new DefaultLogger(level, (entry: LogEntry) => {
+    logger: new DefaultLogger(threshold, (entry: LogEntry) => {
       const { sdkComponent, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
       writeLog(entry.level as Level, entry.message, { component: sdkComponent, ...meta });
     }),

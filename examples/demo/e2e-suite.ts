@@ -47,7 +47,7 @@ async function healthTest(): Promise<void> {
   if (res.status !== 200) throw new Error(`AssertionError: GET /health answered ${res.status}: ${await res.text()}`);
 }
 
-const NAMES = ['connection', 'authentication', 'message_send', 'health', 'agent_discovery'];
+const NAMES = ['connection', 'authentication', 'message_send', 'concurrent_connections', 'agent_discovery'];
 
 async function main() {
   const outcomes: Outcome[] = [];

@@ -18,7 +18,7 @@ import { startStagingService } from '../staging/service';
 const node = JSON.stringify(process.execPath);
 const script = (name: string) => `${node} ${JSON.stringify(resolve(__dirname, name))}`;
 
-export async function runDemo(io: Io, settings: ConnectionSettings, taskQueue: string): Promise<number> {
+export async function runDemo(io: Io, settings: ConnectionSettings, taskQueue: string, stop: AbortSignal): Promise<number> {
   const secret = randomBytes(32).toString('hex');
   const staging = await startStagingService({ port: 0, jwtSecret: secret, requireSubprotocol: true });
   const workDir = resolve('.data', 'demo');
@@ -33,6 +33,9 @@ export async function runDemo(io: Io, settings: ConnectionSettings, taskQueue: s
     .setExpirationTime('2h')
     .sign(Buffer.from(secret));
   process.env.CLIENT_CONFIG = clientConfig;
+  // The fix team's `tdl fix` must reach this server, whichever port it is on.
+  process.env.TEMPORAL_ADDRESS = settings.address;
+  process.env.TEMPORAL_NAMESPACE = settings.namespace;
 
   const input = {
     name: 'demo-staging',
@@ -53,7 +56,7 @@ export async function runDemo(io: Io, settings: ConnectionSettings, taskQueue: s
     });
     io.out(`demo loop started: ${handle.workflowId} (see it in the Web UI, or: tdl status ${handle.workflowId})`);
     let seen: Phase | null = null;
-    for (;;) {
+    while (!stop.aborted) {
       const s = await handle.query(messages.status);
       if (s.phase !== seen) {
         io.out(`\n${formatStatus(handle.workflowId, s)}`);
@@ -65,6 +68,8 @@ export async function runDemo(io: Io, settings: ConnectionSettings, taskQueue: s
       }
       await new Promise((r) => setTimeout(r, 500));
     }
+    io.out(`demo stopped; the loop goes on when a worker serves "${taskQueue}" again (tdl dev)`);
+    return 1;
   } finally {
     await client.connection.close();
     await staging.close();

@@ -14,9 +14,15 @@ export interface WorkerCommandOptions {
   reportsDir?: string;
   /** Start the embedded dev server on these ports when no address is configured. */
   embedded: { port: number; uiPort: number } | null;
-  /** Runs while the worker serves; the worker stops when it settles (the demo). */
-  whileRunning?: (settings: ConnectionSettings) => Promise<number>;
+  /**
+   * Runs while the worker serves (the demo); the worker stops when it settles. Its signal is aborted
+   * when the worker stops first (Ctrl-C).
+   */
+  whileRunning?: (settings: ConnectionSettings, signal: AbortSignal) => Promise<number>;
 }
+
+/** The exit code of a program stopped by Ctrl-C (128 + SIGINT). */
+const INTERRUPTED = 130;
 
 export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Promise<number> {
   // The demo prints the loop's story; its routine logs would bury it.
@@ -36,7 +42,13 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
     io.err(`worker serving task queue "${opts.taskQueue}" on ${settings.address}; Ctrl-C stops ${server ? 'both' : 'it'}`);
     const running = worker.run();
     if (opts.whileRunning) {
-      exitCode = await opts.whileRunning(settings).finally(() => worker.shutdown());
+      const stopped = new AbortController();
+      const interrupted = running.then(() => {
+        stopped.abort();
+        return INTERRUPTED;
+      });
+      exitCode = await Promise.race([opts.whileRunning(settings, stopped.signal), interrupted]);
+      if (worker.getState() === 'RUNNING') worker.shutdown();
     }
     // Ctrl-C and SIGTERM make the worker shut down gracefully (the SDK installs those handlers).
     await running;

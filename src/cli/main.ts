@@ -87,7 +87,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         reportsDir: str('reports-dir'),
         embedded: command === 'dev' ? { port: port('port', 7233), uiPort: port('ui-port', 8233) } : null,
         // Loaded only for the demo: it brings the example staging service along.
-        whileRunning: v.demo ? async (settings) => (await import('../../examples/demo/run')).runDemo(io, settings, taskQueue) : undefined,
+        whileRunning: v.demo ? async (settings, signal) => (await import('../../examples/demo/run')).runDemo(io, settings, taskQueue, signal) : undefined,
       });
     }
 
