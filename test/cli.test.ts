@@ -96,6 +96,10 @@ describe('the tdl command line', function () {
     const mine = loops.find((l) => l.workflowId === id);
     assert.deepEqual({ phase: mine?.phase, cycle: mine?.cycle }, { phase: 'awaiting-fix', cycle: 1 });
 
+    const signalled = await tdl('infra-restored', id, '--note', 'not blocked, no effect', '--json');
+    assert.equal(signalled.code, 0, signalled.stderr);
+    assert.deepEqual(JSON.parse(signalled.stdout), { sent: 'infraRestored', workflowId: id });
+
     const rejected = await tdl('fix', id, '--commit', ' ');
     assert.equal(rejected.code, 1);
     assert.match(rejected.stdout, /fix rejected: commit: must be a non-empty commit SHA/);

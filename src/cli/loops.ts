@@ -77,9 +77,10 @@ export async function signalLoop(
   id: string,
   signal: typeof messages.infraRestored | typeof messages.retest,
   arg: messages.InfraRestored & messages.Retest,
+  json: boolean,
 ): Promise<number> {
   await client.workflow.getHandle(id).signal(signal as typeof messages.retest, arg);
-  io.out(`sent ${signal.name} to ${id}`);
+  io.out(json ? JSON.stringify({ sent: signal.name, workflowId: id }) : `sent ${signal.name} to ${id}`);
   return 0;
 }
 

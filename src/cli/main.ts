@@ -14,10 +14,10 @@ Usage:
                                     local Temporal dev server (state in .data/, Web UI) + worker; only
                                     a worker when TEMPORAL_ADDRESS or a temporal.toml profile is set
   tdl worker                        a worker for an existing Temporal service
-  tdl start --config FILE | --input JSON [--workflow-id ID]
-  tdl fix ID --commit SHA [--summary TEXT] [--author NAME]
-  tdl infra-restored ID [--note TEXT]
-  tdl retest ID [--reason TEXT]
+  tdl start --config FILE | --input JSON [--workflow-id ID] [--json]
+  tdl fix ID --commit SHA [--summary TEXT] [--author NAME] [--json]
+  tdl infra-restored ID [--note TEXT] [--json]
+  tdl retest ID [--reason TEXT] [--json]
   tdl status ID [--json] [--watch]
   tdl report ID
   tdl list [--json] [--limit N]
@@ -104,9 +104,9 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
           return await submitFix(client, io, id, { commit, summary: str('summary'), author: str('author') }, json);
         }
         case 'infra-restored':
-          return await signalLoop(client, io, id, messages.infraRestored, { note: str('note') });
+          return await signalLoop(client, io, id, messages.infraRestored, { note: str('note') }, json);
         case 'retest':
-          return await signalLoop(client, io, id, messages.retest, { reason: str('reason') });
+          return await signalLoop(client, io, id, messages.retest, { reason: str('reason') }, json);
         case 'status':
           return await showStatus(client, io, id, { json, watch: Boolean(v.watch) });
         case 'report':
