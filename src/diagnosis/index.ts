@@ -4,7 +4,7 @@
  */
 import { applyProbes, hypothesisFor, verdictOf } from './categorize';
 import { clusterFailures } from './cluster';
-import { readJUnitFiles, type TestResult } from './junit';
+import { readJUnitTable, type Outcome, type TestResult, type TestTable } from './junit';
 import { redactDeep } from './redact';
 import type { Cluster, Diagnosis, ProbeEvidence, TestCounts } from './types';
 
@@ -27,12 +27,29 @@ export function countTests(tests: readonly TestResult[]): TestCounts {
   return counts;
 }
 
+function countOutcomes(outcomes: readonly Outcome[]): TestCounts {
+  const counts: TestCounts = { total: outcomes.length, passed: 0, failed: 0, errored: 0, skipped: 0, flaky: 0 };
+  for (const outcome of outcomes) counts[outcome]++;
+  return counts;
+}
+
 /** Diagnoses one run's JUnit files. Throws LoopError(NoJUnitReport) for a missing or non-JUnit file. */
 export async function diagnose(junitPaths: readonly string[], options: DiagnoseOptions = {}): Promise<Diagnosis> {
-  const { tests, warnings } = await readJUnitFiles(junitPaths);
-  if (tests.length === 0) warnings.push(`no test cases in ${junitPaths.join(', ')}`);
-  const counts = countTests(tests);
-  const failures = tests.filter((t) => t.outcome === 'failed' || t.outcome === 'errored');
+  // Tests are read into columns: a 20,000-case report has a handful of failures and no need for
+  // 20,000 result objects. Only failing tests (and the few listed) become TestResults.
+  const { table, warnings } = await readJUnitTable(junitPaths);
+  if (table.size === 0) warnings.push(`no test cases in ${junitPaths.join(', ')}`);
+  const { outcomes, times } = table;
+  const counts = countOutcomes(outcomes);
+  const failures: TestResult[] = [];
+  const flakyTests: string[] = [];
+  let durationMs = 0;
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i];
+    if (outcome === 'failed' || outcome === 'errored') failures.push(table.result(i));
+    else if (outcome === 'flaky' && flakyTests.length < MAX_FLAKY_LISTED) flakyTests.push(table.id(i));
+    durationMs += times[i];
+  }
   const clusters: Cluster[] = applyProbes(
     clusterFailures(failures).map((c) => ({
       category: c.category,
@@ -51,20 +68,21 @@ export async function diagnose(junitPaths: readonly string[], options: DiagnoseO
     verdict: verdictOf(counts, clusters),
     clusters,
     warnings,
-    durationMs: tests.reduce((ms, t) => ms + t.timeMs, 0),
-    flakyTests: tests.filter((t) => t.outcome === 'flaky').slice(0, MAX_FLAKY_LISTED).map((t) => t.id),
-    slowestTests: slowest(tests, SLOWEST_LISTED).map((t) => ({ id: t.id, timeMs: t.timeMs })),
+    durationMs,
+    flakyTests,
+    slowestTests: slowest(table, SLOWEST_LISTED).map((i) => ({ id: table.id(i), timeMs: times[i] })),
   };
   return redactDeep(diagnosis, options.secrets);
 }
 
-/** The n slowest tests in one pass (no sort of thousands of tests for five names). */
-function slowest(tests: readonly TestResult[], n: number): TestResult[] {
-  const top: TestResult[] = [];
-  for (const t of tests) {
-    if (top.length === n && t.timeMs <= top[n - 1].timeMs) continue;
-    top.push(t);
-    top.sort((a, b) => b.timeMs - a.timeMs);
+/** The slots of the n slowest tests in one pass (no sort of thousands of tests for five names). */
+function slowest(table: TestTable, n: number): number[] {
+  const { times } = table;
+  const top: number[] = [];
+  for (let i = 0; i < times.length; i++) {
+    if (top.length === n && times[i] <= times[top[n - 1]]) continue;
+    top.push(i);
+    top.sort((a, b) => times[b] - times[a]);
     if (top.length > n) top.pop();
   }
   return top;

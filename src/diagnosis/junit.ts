@@ -68,6 +68,15 @@ export function parseSeconds(value: string | undefined): number {
   return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
 }
 
+/**
+ * `text` in memory of its own. saxes hands out slices of its 64 KB input chunks, and one kept slice
+ * keeps its whole chunk alive: the kept ids and failure texts of a 10 MB report would keep all of it,
+ * and every garbage collection would copy it again.
+ */
+function own(text: string): string {
+  return (' ' + text).slice(1);
+}
+
 function truncate(text: string, max: number): string {
   return text.length > max ? text.slice(0, max) : text;
 }
@@ -79,6 +88,9 @@ function isFixturePhaseError(detail: FailureDetail | null): boolean {
 
 interface OpenCase {
   record: TestCaseRecord;
+  /** What the id is made of: `classname::testName`, or `testName` when classname is `''`. */
+  classname: string;
+  testName: string;
   /** Surefire: `<flakyFailure>` means a failed attempt before a pass. */
   flakyAttempt: FailureDetail | null;
   /** Surefire: `<rerunFailure>` means the reruns failed too. */
@@ -90,15 +102,34 @@ interface OpenCase {
 
 const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory' };
 
-const FAILURE_ELEMENTS: Record<string, 'failure' | 'error'> = { failure: 'failure', error: 'error' };
-const RERUN_ELEMENTS: Record<string, 'failure' | 'error'> = { rerunFailure: 'failure', rerunError: 'error' };
-const FLAKY_ELEMENTS: Record<string, 'failure' | 'error'> = { flakyFailure: 'failure', flakyError: 'error' };
+interface DetailElement {
+  kind: 'failure' | 'error';
+  /** Surefire's rerun and flaky elements: see OpenCase. */
+  target: 'failure' | 'rerun' | 'flaky';
+}
+/** A Map, not an object: an element named `constructor` or `toString` is not a failure. */
+const DETAIL_ELEMENTS = new Map<string, DetailElement>([
+  ['failure', { kind: 'failure', target: 'failure' }],
+  ['error', { kind: 'error', target: 'failure' }],
+  ['rerunFailure', { kind: 'failure', target: 'rerun' }],
+  ['rerunError', { kind: 'error', target: 'rerun' }],
+  ['flakyFailure', { kind: 'failure', target: 'flaky' }],
+  ['flakyError', { kind: 'error', target: 'flaky' }],
+]);
+
+
+/** Receives each test case and the parts of its id (see OpenCase). */
+type CaseSink = (record: TestCaseRecord, classname: string, testName: string) => void;
 
 /**
  * Streams one JUnit file and calls `onCase` for every `<testcase>`. Returns the file's warnings.
  * Throws LoopError(NoJUnitReport) only when the file cannot be read or is not a JUnit report at all.
  */
-export async function parseJUnitFile(file: string, onCase: (record: TestCaseRecord) => void): Promise<string[]> {
+export function parseJUnitFile(file: string, onCase: (record: TestCaseRecord) => void): Promise<string[]> {
+  return readJUnitFile(file, onCase);
+}
+
+async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> {
   const warnings: string[] = [];
   const state: ReaderState = { root: null, suites: [], current: null, capture: null, captureDepth: 0, depth: 0, openDetail: null };
   let xmlErrors = 0;
@@ -123,12 +154,29 @@ export async function parseJUnitFile(file: string, onCase: (record: TestCaseReco
       if (open.body.length < MAX_BODY_CHARS) open.body += text;
     } else if (open.output.length < MAX_OUTPUT_CHARS) open.output += text;
   };
+  // Text is only wanted while capturing (a failure's body, a failing test's output): saxes builds no
+  // text strings at all while no text handler is set, and most of a report is passing tests' output.
+  // saxes reads the handler when it starts on a text run, and runs end at tags: switching it in the
+  // tag handlers is exact. Well-formedness checks (entities, `]]>`) do not depend on it.
+  // (Set, then unset: the parser keeps one shape for its optimised code.)
   parser.on('text', onText);
+  parser.off('text');
+  let listening = false;
+  const listen = () => {
+    if ((state.capture !== null) === listening) return;
+    listening = !listening;
+    if (listening) parser.on('text', onText);
+    else parser.off('text');
+  };
   parser.on('cdata', onText);
-  parser.on('opentag', (tag) => openElement(state, file, tag.name, tag.attributes as Record<string, string>));
+  parser.on('opentag', (tag) => {
+    openElement(state, file, tag.name, tag.attributes as Record<string, string>);
+    listen();
+  });
   parser.on('closetag', (tag) => {
     const done = closeElement(state, tag.name);
-    if (done !== null) onCase(done);
+    listen();
+    if (done !== null) onCase(finishCase(done), done.classname, done.testName);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -154,24 +202,28 @@ export async function parseJUnitFile(file: string, onCase: (record: TestCaseReco
   const cutOff = state.current;
   if (cutOff !== null) {
     if (state.openDetail !== null && cutOff.record.failure === null) {
-      cutOff.record.failure = { ...state.openDetail.detail, body: truncate(cutOff.body.trim(), MAX_BODY_CHARS) };
+      cutOff.record.failure = { ...state.openDetail.detail, body: own(truncate(cutOff.body.trim(), MAX_BODY_CHARS)) };
     }
     // A test cut off mid-way only counts if it had already failed: a half-written pass proves nothing.
-    if (cutOff.record.failure !== null) onCase(finishCase(cutOff));
+    if (cutOff.record.failure !== null) onCase(finishCase(cutOff), cutOff.classname, cutOff.testName);
     warnings.push(`${file}: the report ends inside testcase ${cutOff.record.id}`);
   }
   if (xmlErrors > MAX_XML_WARNINGS) warnings.push(`${file}: ${xmlErrors - MAX_XML_WARNINGS} more XML errors`);
   if (firstXmlError !== null) {
     // A report that breaks off is a run that broke off: never let it read as a clean pass.
-    onCase({
-      id: `${file}::(report cut off)`,
-      outcome: 'errored',
-      timeMs: 0,
-      failure: { kind: 'error', type: 'IncompleteReport', message: `the JUnit report is incomplete: ${firstXmlError}`, body: '' },
-      output: '',
-      attachments: [],
+    onCase(
+      {
+        id: `${file}::(report cut off)`,
+        outcome: 'errored',
+        timeMs: 0,
+        failure: { kind: 'error', type: 'IncompleteReport', message: `the JUnit report is incomplete: ${firstXmlError}`, body: '' },
+        output: '',
+        attachments: [],
+        file,
+      },
       file,
-    });
+      '(report cut off)',
+    );
   }
   return warnings;
 }
@@ -199,6 +251,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
     const testName = attrs.name ?? '';
     state.current = {
       record: {
+        // Slices of the input: TestTable keeps its own copy of what it keeps.
         id: classname ? `${classname}::${testName}` : testName,
         outcome: 'passed',
         timeMs: Math.round(parseSeconds(attrs.time) * 1000),
@@ -207,6 +260,8 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
         attachments: [],
         file,
       },
+      classname,
+      testName,
       flakyAttempt: null,
       rerunFailure: null,
       skipped: false,
@@ -217,31 +272,37 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
   }
   const open = state.current;
   if (open === null) return;
-  const kind = FAILURE_ELEMENTS[name] ?? RERUN_ELEMENTS[name] ?? FLAKY_ELEMENTS[name];
-  if (kind !== undefined && state.openDetail === null) {
-    state.openDetail = {
-      target: FAILURE_ELEMENTS[name] ? 'failure' : RERUN_ELEMENTS[name] ? 'rerun' : 'flaky',
-      detail: { kind, type: truncate(attrs.type ?? '', 200), message: truncate(attrs.message ?? '', MAX_MESSAGE_CHARS), body: '' },
-    };
-    open.body = '';
-    state.capture = 'body';
-    state.captureDepth = state.depth;
-  } else if (name === 'skipped') {
+  if (name === 'skipped') {
     open.skipped = true;
-  } else if ((name === 'system-out' || name === 'system-err') && state.capture === null && hasFailed(open)) {
-    // Output is kept for failing tests only; runners write it after the failure element.
-    state.capture = 'output';
-    state.captureDepth = state.depth;
+  } else if (name === 'system-out' || name === 'system-err') {
+    if (state.capture === null && hasFailed(open)) {
+      // Output is kept for failing tests only; runners write it after the failure element.
+      state.capture = 'output';
+      state.captureDepth = state.depth;
+    }
+  } else {
+    const element = DETAIL_ELEMENTS.get(name);
+    if (element !== undefined && state.openDetail === null) openDetail(state, open, element, attrs);
   }
 }
 
-/** Returns the finished test case when `name` closes one. */
-function closeElement(state: ReaderState, name: string): TestCaseRecord | null {
+function openDetail(state: ReaderState, open: OpenCase, { kind, target }: DetailElement, attrs: Record<string, string>): void {
+  state.openDetail = {
+    target,
+    detail: { kind, type: own(truncate(attrs.type ?? '', 200)), message: own(truncate(attrs.message ?? '', MAX_MESSAGE_CHARS)), body: '' },
+  };
+  open.body = '';
+  state.capture = 'body';
+  state.captureDepth = state.depth;
+}
+
+/** Returns the test case that `name` closes, if it closes one. */
+function closeElement(state: ReaderState, name: string): OpenCase | null {
   const open = state.current;
   if (state.capture !== null && state.depth === state.captureDepth && open !== null) {
     if (state.openDetail !== null) {
       const { target, detail } = state.openDetail;
-      detail.body = truncate(open.body.trim(), MAX_BODY_CHARS);
+      detail.body = own(truncate(open.body.trim(), MAX_BODY_CHARS));
       if (target === 'failure') open.record.failure ??= detail;
       else if (target === 'rerun') open.rerunFailure ??= detail;
       else open.flakyAttempt ??= detail;
@@ -253,7 +314,7 @@ function closeElement(state: ReaderState, name: string): TestCaseRecord | null {
   if (name === 'testsuite') state.suites.pop();
   if (name !== 'testcase' || open === null) return null;
   state.current = null;
-  return finishCase(open);
+  return open;
 }
 
 function hasFailed(open: OpenCase): boolean {
@@ -272,30 +333,80 @@ function finishCase(open: OpenCase): TestCaseRecord {
     record.outcome = 'skipped';
   }
   if (record.outcome !== 'passed' && record.outcome !== 'skipped') {
-    record.output = truncate(open.output.trim(), MAX_OUTPUT_CHARS);
-    for (const match of open.output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(match[1]);
+    record.output = own(truncate(open.output.trim(), MAX_OUTPUT_CHARS));
+    for (const match of open.output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
   }
   return record;
 }
 
-/** Combines the records of one test id. */
-class TestAccumulator {
-  private readonly tests = new Map<string, TestResult>();
-  /** Only for ids seen more than once (rare): how their attempts went. */
-  private readonly repeats = new Map<string, { passes: number; fails: number; fixtureError: boolean }>();
+type Repeat = { passes: number; fails: number; fixtureError: boolean };
 
-  add(record: TestCaseRecord): void {
-    const seen = this.tests.get(record.id);
-    if (seen === undefined) {
-      this.tests.set(record.id, record);
+/** The tests whose ids have one part before their first `::` (`null`: ids without `::`). */
+interface Bucket {
+  prefix: string | null;
+  /** The bucket's first slot; most buckets of a report hold several tests, some only one. */
+  first: number;
+  /** Slots by the rest of the id, once the bucket has a second test. */
+  byRest: Map<string, number> | null;
+}
+
+/**
+ * Combines the records of one test id. Most tests pass once and carry nothing but an id, an outcome
+ * and a time: those are kept in columns, not as objects, and a TestResult is only built for them on
+ * request. Tests with a failure, output or attachments (few) keep their record.
+ *
+ * Ids are found by their two parts, split at the id's first `::`: `classname` and `name` in nearly
+ * every case. The tests of one class come one after another, so the class part is compared with the
+ * last one seen (no hashing) and only the name is hashed: half the characters of the whole id, and
+ * no whole id is built for a test that passes.
+ */
+export class TestTable {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly unprefixed: Bucket = { prefix: null, first: -1, byRest: null };
+  private last: Bucket | null = null;
+  /** Per test, in order of first appearance: its id's two parts (copies: nothing kept points into the input). */
+  private readonly prefixes: (string | null)[] = [];
+  private readonly rests: string[] = [];
+  readonly outcomes: Outcome[] = [];
+  readonly times: number[] = [];
+  private readonly files: string[] = [];
+  /** The records of tests that are more than an id, an outcome and a time; kept in step with the columns. */
+  private readonly records = new Map<number, TestResult>();
+  /** Only for ids seen more than once (rare): how their attempts went. */
+  private readonly repeats = new Map<number, Repeat>();
+  private settled = false;
+
+  get size(): number {
+    return this.rests.length;
+  }
+
+  id(slot: number): string {
+    const prefix = this.prefixes[slot];
+    return prefix === null ? this.rests[slot] : `${prefix}::${this.rests[slot]}`;
+  }
+
+  /** `record.id` is `classname::testName`, or `testName` when classname is `''`. */
+  add(record: TestCaseRecord, classname: string, testName: string): void {
+    const n = this.rests.length;
+    const slot = this.slot(classname, testName);
+    if (slot === n) {
+      this.outcomes.push(record.outcome);
+      this.times.push(record.timeMs);
+      this.files.push(record.file);
+      if (record.failure !== null || record.output !== '' || record.attachments.length > 0) {
+        record.id = this.id(n);
+        this.records.set(n, record);
+      }
       return;
     }
-    const repeat = this.repeats.get(record.id) ?? { passes: 0, fails: 0, fixtureError: false };
-    if (!this.repeats.has(record.id)) {
-      this.count(repeat, seen);
-      this.repeats.set(record.id, repeat);
+    const seen = this.result(slot);
+    let repeat = this.repeats.get(slot);
+    if (repeat === undefined) {
+      repeat = { passes: 0, fails: 0, fixtureError: false };
+      count(repeat, seen);
+      this.repeats.set(slot, repeat);
     }
-    this.count(repeat, record);
+    count(repeat, record);
     seen.timeMs += record.timeMs;
     if (seen.failure === null && record.failure !== null) {
       seen.failure = record.failure;
@@ -303,22 +414,93 @@ class TestAccumulator {
       seen.attachments = record.attachments;
     }
     seen.outcome = combine(seen.outcome, record.outcome);
+    this.times[slot] = seen.timeMs;
+    this.outcomes[slot] = seen.outcome;
   }
 
-  private count(repeat: { passes: number; fails: number; fixtureError: boolean }, record: TestResult): void {
-    if (record.outcome === 'passed') repeat.passes++;
-    if (record.outcome === 'failed' || record.outcome === 'errored') repeat.fails++;
-    repeat.fixtureError ||= isFixturePhaseError(record.failure);
+  /** The slot of the test with this id; a new one (`size` before the call) if there is none yet. */
+  private slot(classname: string, testName: string): number {
+    let bucket: Bucket;
+    let rest = testName;
+    const last = this.last;
+    if (last !== null && classname !== '' && classname === last.prefix) {
+      bucket = last;
+    } else if (classname !== '' && !classname.includes('::') && !classname.endsWith(':')) {
+      // The id's first `::` is the one after the classname.
+      bucket = this.bucket(classname);
+    } else {
+      const id = classname ? `${classname}::${testName}` : testName;
+      const at = id.indexOf('::');
+      bucket = at < 0 ? this.unprefixed : this.bucket(id.slice(0, at));
+      rest = at < 0 ? id : id.slice(at + 2);
+    }
+    if (bucket.prefix !== null) this.last = bucket;
+    const n = this.rests.length;
+    if (bucket.first < 0) {
+      bucket.first = n;
+    } else {
+      if (bucket.byRest === null) {
+        if (this.rests[bucket.first] === rest) return bucket.first;
+        bucket.byRest = new Map([[this.rests[bucket.first], bucket.first]]);
+      }
+      rest = own(rest);
+      const found = bucket.byRest.get(rest);
+      if (found !== undefined) return found;
+      bucket.byRest.set(rest, n);
+    }
+    this.prefixes.push(bucket.prefix);
+    this.rests.push(bucket.first === n ? own(rest) : rest);
+    return n;
+  }
+
+  private bucket(prefix: string): Bucket {
+    let bucket = this.buckets.get(prefix);
+    if (bucket === undefined) {
+      const key = own(prefix);
+      bucket = { prefix: key, first: -1, byRest: null };
+      this.buckets.set(key, bucket);
+    }
+    return bucket;
+  }
+
+  /** The test in slot `i` (its kept record, or one built from the columns). */
+  result(i: number): TestResult {
+    let record = this.records.get(i);
+    if (record === undefined) {
+      record = this.build(i);
+      this.records.set(i, record);
+    }
+    return record;
+  }
+
+  private build(i: number): TestResult {
+    return { id: this.id(i), outcome: this.outcomes[i], timeMs: this.times[i], failure: null, output: '', attachments: [], file: this.files[i] };
+  }
+
+  /** Decides the outcome of repeated tests; call once all records are in. */
+  settle(): this {
+    if (this.settled) return this;
+    this.settled = true;
+    for (const [slot, { passes, fails, fixtureError }] of this.repeats) {
+      // A pass and a failure of the same test is a rerun that passed: flaky. Not so when the second
+      // record is pytest's separate setup/teardown error: that is a failure of its own.
+      if (passes > 0 && fails > 0) this.outcomes[slot] = this.result(slot).outcome = fixtureError ? 'errored' : 'flaky';
+    }
+    return this;
   }
 
   results(): TestResult[] {
-    for (const [id, { passes, fails, fixtureError }] of this.repeats) {
-      // A pass and a failure of the same test is a rerun that passed: flaky. Not so when the second
-      // record is pytest's separate setup/teardown error: that is a failure of its own.
-      if (passes > 0 && fails > 0) this.tests.get(id)!.outcome = fixtureError ? 'errored' : 'flaky';
-    }
-    return [...this.tests.values()];
+    this.settle();
+    const out: TestResult[] = new Array(this.size);
+    for (let i = 0; i < out.length; i++) out[i] = this.records.get(i) ?? this.build(i);
+    return out;
   }
+}
+
+function count(repeat: Repeat, record: TestResult): void {
+  if (record.outcome === 'passed') repeat.passes++;
+  if (record.outcome === 'failed' || record.outcome === 'errored') repeat.fails++;
+  repeat.fixtureError ||= isFixturePhaseError(record.failure);
 }
 
 /** The stronger of two outcomes of one test: failures win over flaky over passes over skips. */
@@ -329,8 +511,15 @@ function combine(a: Outcome, b: Outcome): Outcome {
 
 /** Reads several JUnit files (one run) into one result per test id. */
 export async function readJUnitFiles(paths: readonly string[]): Promise<JUnitReadResult> {
-  const accumulator = new TestAccumulator();
+  const { table, warnings } = await readJUnitTable(paths);
+  return { tests: table.results(), warnings };
+}
+
+/** readJUnitFiles without a TestResult object per test: what diagnose() reads from. */
+export async function readJUnitTable(paths: readonly string[]): Promise<{ table: TestTable; warnings: string[] }> {
+  const table = new TestTable();
   const warnings: string[] = [];
-  for (const file of paths) warnings.push(...(await parseJUnitFile(file, (record) => accumulator.add(record))));
-  return { tests: accumulator.results(), warnings };
+  const add = table.add.bind(table);
+  for (const file of paths) warnings.push(...(await readJUnitFile(file, add)));
+  return { table: table.settle(), warnings };
 }
