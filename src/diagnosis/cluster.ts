@@ -19,26 +19,29 @@ export const MAX_TESTS_PER_CLUSTER = 50;
 
 type Replacer = string | ((match: string, ...groups: string[]) => string);
 
-/** Ordered: tokens, UUIDs and times before the number mask eats their digits. */
-const MASKS: [RegExp, Replacer][] = [
-  [/\[token len=\d+[^\]]*\]/g, '<token>'],
-  [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '<token>'],
-  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>'],
-  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?/g, '<time>'],
-  [/\b\d{1,2}:\d{2}:\d{2}(\.\d+)?\b/g, '<time>'],
-  [/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, '<ip>'],
-  [/\b(0x)?[0-9a-f]{8,}\b/gi, (m) => (/\d/.test(m) && /[a-f]/i.test(m) ? '<hex>' : m)],
-  [/[A-Za-z0-9+/_-]{24,}={0,2}/g, (m) => (/\d/.test(m) && /[A-Za-z]/.test(m) ? '<b64>' : m)],
+/**
+ * Ordered: tokens, UUIDs and times before the number mask eats their digits. The third element is
+ * text every match contains: a line without it skips that pattern (this runs for every failure).
+ */
+const MASKS: [RegExp, Replacer, string][] = [
+  [/\[token len=\d+[^\]]*\]/g, '<token>', '[token len='],
+  [/\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '<token>', 'eyJ'],
+  [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>', '-'],
+  [/\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?/g, '<time>', '-'],
+  [/\b\d{1,2}:\d{2}:\d{2}(\.\d+)?\b/g, '<time>', ':'],
+  [/\b\d{1,3}(\.\d{1,3}){3}(:\d+)?\b/g, '<ip>', '.'],
+  [/\b(0x)?[0-9a-f]{8,}\b/gi, (m) => (/\d/.test(m) && /[a-f]/i.test(m) ? '<hex>' : m), ''],
+  [/[A-Za-z0-9+/_-]{24,}={0,2}/g, (m) => (/\d/.test(m) && /[A-Za-z]/.test(m) ? '<b64>' : m), ''],
   // Query values vary per request.
-  [/([?&][\w.-]+=)[^&\s"']+/g, '$1<*>'],
+  [/([?&][\w.-]+=)[^&\s"']+/g, '$1<*>', '='],
   // An HTTP status after a status-like word decides the category: keep it, mask every other number.
-  [/\b(HTTP|status(?:[ _]code)?|code|got|returned|response|was)(\W{1,3})([1-5]\d\d)\b|\d+(?:[.,]\d+)*/gi, (m, word) => (word ? m : '<n>')],
+  [/\b(HTTP|status(?:[ _]code)?|code|got|returned|response|was)(\W{1,3})([1-5]\d\d)\b|\d+(?:[.,]\d+)*/gi, (m, word) => (word ? m : '<n>'), ''],
 ];
 
 /** Masks ids, numbers, times, addresses and tokens, so that one problem reads as one line. */
 export function normaliseMessage(line: string): string {
   let out = line;
-  for (const [pattern, replacement] of MASKS) out = out.replace(pattern, replacement as string);
+  for (const [pattern, replacement, needs] of MASKS) if (out.includes(needs)) out = out.replace(pattern, replacement as string);
   return out.replace(/\s+/g, ' ').trim().slice(0, MAX_HEADLINE_CHARS);
 }
 
@@ -111,8 +114,7 @@ export function clusterFailures(failures: readonly TestResult[]): FailureCluster
     const line = headline(detail);
     const template = normaliseMessage(line);
     const type = exceptionType(detail, line);
-    const tokens = template.split(' ');
-    const informative = tokens.filter((t) => !t.startsWith('<')).length >= 3;
+    const informative = isInformative(template);
     const group = informative ? groups.get(`${type}\u0000${template}\u0000`) : undefined;
     // Frames are read from the first failures of a group only: enough to find the shared helper.
     const frames = group && group.failures.length >= FRAME_SAMPLE ? group.frames : inAppFrames(detail.body);
@@ -123,9 +125,21 @@ export function clusterFailures(failures: readonly TestResult[]): FailureCluster
       // Keep the frames every failure passes through: the test functions differ, a shared helper does not.
       if (same.failures.length < FRAME_SAMPLE) same.frames = same.frames.filter((f) => frames.includes(f));
       same.failures.push(test);
-    } else groups.set(key, { type, tokens, framePart, frames, failures: [test] });
+    } else groups.set(key, { type, tokens: template.split(' '), framePart, frames, failures: [test] });
   }
   return mergeGroups([...groups.values()].sort((a, b) => b.failures.length - a.failures.length));
+}
+
+/** At least three of the template's space-separated tokens are not masks (`<n>`, `<uuid>`, ...). */
+function isInformative(template: string): boolean {
+  // template.split(' ').filter(...) without the arrays: this runs for every failure.
+  let words = 0;
+  for (let start = 0; ; ) {
+    if (template.charCodeAt(start) !== 60 /* < */ && ++words >= 3) return true;
+    const space = template.indexOf(' ', start);
+    if (space < 0) return false;
+    start = space + 1;
+  }
 }
 
 interface Merged {

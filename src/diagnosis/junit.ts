@@ -62,8 +62,8 @@ export interface JUnitReadResult {
 /** `time="1,234.5"` (thousands separator) and `time="0,25"` (decimal comma) both occur. */
 export function parseSeconds(value: string | undefined): number {
   if (!value) return 0;
-  const text = value.trim();
-  const normal = !text.includes(',') ? text : /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text) ? text.replace(/,/g, '') : text.replace(',', '.');
+  // parseFloat skips the same leading white space trim() removes, and stops before trailing text.
+  const normal = !value.includes(',') ? value : commaSeconds(value.trim());
   const seconds = Number.parseFloat(normal);
   return Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
 }
@@ -75,6 +75,10 @@ export function parseSeconds(value: string | undefined): number {
  */
 function own(text: string): string {
   return (' ' + text).slice(1);
+}
+
+function commaSeconds(text: string): string {
+  return /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text) ? text.replace(/,/g, '') : text.replace(',', '.');
 }
 
 function truncate(text: string, max: number): string {
