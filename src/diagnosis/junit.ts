@@ -122,15 +122,25 @@ const DETAIL_ELEMENTS = new Map<string, DetailElement>([
 ]);
 
 
-/** Receives each test case and the parts of its id (see OpenCase). */
+/**
+ * Receives each test case and the parts of its id (see OpenCase). `record.id` is `''` unless the
+ * reader was asked for ids: TestTable makes its own from the parts, and only for what it keeps.
+ */
 type CaseSink = (record: TestCaseRecord, classname: string, testName: string) => void;
+
+function idOf(classname: string, testName: string): string {
+  return classname ? `${classname}::${testName}` : testName;
+}
 
 /**
  * Streams one JUnit file and calls `onCase` for every `<testcase>`. Returns the file's warnings.
  * Throws LoopError(NoJUnitReport) only when the file cannot be read or is not a JUnit report at all.
  */
 export function parseJUnitFile(file: string, onCase: (record: TestCaseRecord) => void): Promise<string[]> {
-  return readJUnitFile(file, onCase);
+  return readJUnitFile(file, (record, classname, testName) => {
+    record.id = idOf(classname, testName);
+    onCase(record);
+  });
 }
 
 async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> {
@@ -210,7 +220,7 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
     }
     // A test cut off mid-way only counts if it had already failed: a half-written pass proves nothing.
     if (cutOff.record.failure !== null) onCase(finishCase(cutOff), cutOff.classname, cutOff.testName);
-    warnings.push(`${file}: the report ends inside testcase ${cutOff.record.id}`);
+    warnings.push(`${file}: the report ends inside testcase ${idOf(cutOff.classname, cutOff.testName)}`);
   }
   if (xmlErrors > MAX_XML_WARNINGS) warnings.push(`${file}: ${xmlErrors - MAX_XML_WARNINGS} more XML errors`);
   if (firstXmlError !== null) {
@@ -255,8 +265,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
     const testName = attrs.name ?? '';
     state.current = {
       record: {
-        // Slices of the input: TestTable keeps its own copy of what it keeps.
-        id: classname ? `${classname}::${testName}` : testName,
+        id: '',
         outcome: 'passed',
         timeMs: Math.round(parseSeconds(attrs.time) * 1000),
         failure: null,
@@ -389,7 +398,7 @@ export class TestTable {
     return prefix === null ? this.rests[slot] : `${prefix}::${this.rests[slot]}`;
   }
 
-  /** `record.id` is `classname::testName`, or `testName` when classname is `''`. */
+  /** The test's id is `classname::testName`, or `testName` when classname is `''`; `record.id` is not read. */
   add(record: TestCaseRecord, classname: string, testName: string): void {
     const n = this.rests.length;
     const slot = this.slot(classname, testName);
