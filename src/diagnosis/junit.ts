@@ -347,7 +347,9 @@ function finishCase(open: OpenCase): TestCaseRecord {
   }
   if (record.outcome !== 'passed' && record.outcome !== 'skipped') {
     record.output = own(truncate(open.output.trim(), MAX_OUTPUT_CHARS));
-    for (const match of open.output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
+    if (open.output.includes('[[ATTACHMENT|')) {
+      for (const match of open.output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
+    }
   }
   return record;
 }
