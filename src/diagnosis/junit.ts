@@ -168,28 +168,11 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
       if (open.body.length < MAX_BODY_CHARS) open.body += text;
     } else if (open.output.length < MAX_OUTPUT_CHARS) open.output += text;
   };
-  // Text is only wanted while capturing (a failure's body, a failing test's output): saxes builds no
-  // text strings at all while no text handler is set, and most of a report is passing tests' output.
-  // saxes reads the handler when it starts on a text run, and runs end at tags: switching it in the
-  // tag handlers is exact. Well-formedness checks (entities, `]]>`) do not depend on it.
-  // (Set, then unset: the parser keeps one shape for its optimised code.)
   parser.on('text', onText);
-  parser.off('text');
-  let listening = false;
-  const listen = () => {
-    if ((state.capture !== null) === listening) return;
-    listening = !listening;
-    if (listening) parser.on('text', onText);
-    else parser.off('text');
-  };
   parser.on('cdata', onText);
-  parser.on('opentag', (tag) => {
-    openElement(state, file, tag.name, tag.attributes as Record<string, string>);
-    listen();
-  });
+  parser.on('opentag', (tag) => openElement(state, file, tag.name, tag.attributes as Record<string, string>));
   parser.on('closetag', (tag) => {
     const done = closeElement(state, tag.name);
-    listen();
     if (done !== null) onCase(finishCase(done), done.classname, done.testName);
   });
 
