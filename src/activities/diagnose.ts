@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ProbesConfig } from '../config/types';
 import { diagnose } from '../diagnosis';
 import { runProbes } from '../diagnosis/probes';
+import { clipText } from '../diagnosis/redact';
 import { renderCycleReport } from '../diagnosis/report';
 import type { Cluster, Verdict } from '../diagnosis/types';
 import type { RootCause, RunSummary } from '../workflows/state';
@@ -36,7 +37,7 @@ const MAX_ROOT_CAUSES = 10;
 const MAX_WARNINGS = 5;
 const MAX_TEXT = 240;
 
-const clip = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT - 1)}…` : s);
+const clip = (s: string) => clipText(s, MAX_TEXT, '…');
 
 function toRootCause(c: Cluster): RootCause {
   return { category: c.category, count: c.count, summary: clip(c.message), hypothesis: clip(c.hypothesis) };

@@ -5,6 +5,7 @@
  */
 import { headline } from './failure-text';
 import type { TestResult } from './junit';
+import { clipText } from './redact';
 import {
   INFRASTRUCTURE_CATEGORIES,
   type Category,
@@ -84,7 +85,7 @@ function linesOf(test: TestResult): string[] {
 }
 
 function clip(line: string): string {
-  return line.length > MAX_EVIDENCE_CHARS ? `${line.slice(0, MAX_EVIDENCE_CHARS - 1)}…` : line;
+  return clipText(line, MAX_EVIDENCE_CHARS, '…');
 }
 
 /** The first rule any line matches decides; its matching lines are the evidence. */

@@ -5,7 +5,7 @@
 import { applyProbes, hypothesisFor, verdictOf } from './categorize';
 import { clusterFailures } from './cluster';
 import { readJUnitTable, type Outcome, type TestResult, type TestTable } from './junit';
-import { redactDeep } from './redact';
+import { clipText, redactDeep } from './redact';
 import type { Cluster, Diagnosis, ProbeEvidence, TestCounts } from './types';
 
 export type * from './types';
@@ -93,5 +93,5 @@ function representativeMessage(test: TestResult): string {
   const f = test.failure;
   if (!f) return '';
   const text = f.message.trim() || f.body.trim();
-  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
+  return clipText(text, 500, '…');
 }

@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import { SaxesParser } from 'saxes';
 import { FailureType, LoopError } from '../errors';
+import { clipText } from './redact';
 
 /** Text kept per failure: the first lines are what clustering and the report need. */
 const MAX_BODY_CHARS = 4096;
@@ -81,9 +82,7 @@ function commaSeconds(text: string): string {
   return /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(text) ? text.replace(/,/g, '') : text.replace(',', '.');
 }
 
-function truncate(text: string, max: number): string {
-  return text.length > max ? text.slice(0, max) : text;
-}
+
 
 /** pytest writes a setup/teardown error as its own `<error message="failed on teardown ...">`. */
 function isFixturePhaseError(detail: FailureDetail | null): boolean {
@@ -199,7 +198,7 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   const cutOff = state.current;
   if (cutOff !== null) {
     if (state.openDetail !== null && cutOff.record.failure === null) {
-      cutOff.record.failure = { ...state.openDetail.detail, body: own(truncate(cutOff.body.trim(), MAX_BODY_CHARS)) };
+      cutOff.record.failure = { ...state.openDetail.detail, body: own(clipText(cutOff.body.trim(), MAX_BODY_CHARS)) };
     }
     // A test cut off mid-way only counts if it had already failed: a half-written pass proves nothing.
     if (cutOff.record.failure !== null) onCase(finishCase(cutOff), cutOff.classname, cutOff.testName);
@@ -285,7 +284,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
 function openDetail(state: ReaderState, open: OpenCase, { kind, target }: DetailElement, attrs: Record<string, string>): void {
   state.openDetail = {
     target,
-    detail: { kind, type: own(truncate(attrs.type ?? '', 200)), message: own(truncate(attrs.message ?? '', MAX_MESSAGE_CHARS)), body: '' },
+    detail: { kind, type: own(clipText(attrs.type ?? '', 200)), message: own(clipText(attrs.message ?? '', MAX_MESSAGE_CHARS)), body: '' },
   };
   open.body = '';
   state.capture = 'body';
@@ -298,7 +297,7 @@ function closeElement(state: ReaderState, name: string): OpenCase | null {
   if (state.capture !== null && state.depth === state.captureDepth && open !== null) {
     if (state.openDetail !== null) {
       const { target, detail } = state.openDetail;
-      detail.body = own(truncate(open.body.trim(), MAX_BODY_CHARS));
+      detail.body = own(clipText(open.body.trim(), MAX_BODY_CHARS));
       if (target === 'failure') open.record.failure ??= detail;
       else if (target === 'rerun') open.rerunFailure ??= detail;
       else open.flakyAttempt ??= detail;
@@ -329,7 +328,7 @@ function finishCase(open: OpenCase): TestCaseRecord {
     record.outcome = 'skipped';
   }
   if (record.outcome !== 'passed' && record.outcome !== 'skipped') {
-    record.output = own(truncate(open.output.trim(), MAX_OUTPUT_CHARS));
+    record.output = own(clipText(open.output.trim(), MAX_OUTPUT_CHARS));
     if (open.output.includes('[[ATTACHMENT|')) {
       for (const match of open.output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
     }

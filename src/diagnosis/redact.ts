@@ -95,6 +95,20 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   };
 }
 
+/** Characters a token, key or encoded secret is made of. */
+const TOKEN_CHAR = /[A-Za-z0-9._~+/=-]/;
+
+/**
+ * Shortens text to at most `max` characters (with `ellipsis` when cut) without ending inside a
+ * run of token characters: half a secret is no longer recognisable by redaction, so it goes whole.
+ */
+export function clipText(text: string, max: number, ellipsis = ''): string {
+  if (text.length <= max) return text;
+  let end = max - ellipsis.length;
+  if (TOKEN_CHAR.test(text[end])) while (end > 0 && TOKEN_CHAR.test(text[end - 1])) end--;
+  return `${text.slice(0, end)}${ellipsis}`;
+}
+
 /** Masks every secret in `text`; see the module comment. */
 export function redact(text: string, secrets: readonly string[] = []): string {
   return redactor(secrets)(text);

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { fingerprintToken, formatFingerprint, redact, redactDeep, REDACTED } from '../../src/diagnosis/redact';
+import { clipText, fingerprintToken, formatFingerprint, redact, redactDeep, REDACTED } from '../../src/diagnosis/redact';
 import { makeJwt } from './helpers';
 
 describe('redact', () => {
@@ -63,5 +63,26 @@ describe('redact', () => {
     assert.equal(out.accessToken, REDACTED);
     assert.ok(!JSON.stringify(out).includes(jwt));
     assert.equal(out.n, 3);
+  });
+});
+
+describe('clipText', () => {
+  it('never leaves part of a secret at the cut, where redaction could no longer recognise it', () => {
+    const secret = 'Zx9LmQ2vR7tW4yB8nK3pD6sF1hJ5gC0a';
+    const message = `${'connection refused by upstream '.repeat(30)}with key ${secret} attached`;
+    const cut = message.indexOf(secret) + 10;
+    const clipped = clipText(message, cut);
+    assert.ok(!clipped.includes(secret.slice(0, 6)), `a piece of the secret survived: ${clipped.slice(-20)}`);
+    assert.ok(clipped.endsWith('with key '));
+    assert.equal(clipText(message, cut, '…').slice(-2), ' …');
+    assert.equal(clipText('short', 10), 'short');
+  });
+
+  it('keeps a JWT whole or not at all', () => {
+    const jwt = makeJwt({ sub: 'user-1' });
+    const text = `${'x '.repeat(500)}Authorization: Bearer ${jwt}`;
+    const clipped = clipText(text, 1024);
+    assert.ok(!clipped.includes(jwt.slice(0, 16)), 'the token was cut in two');
+    assert.ok(!redact(clipped).includes(jwt.slice(0, 16)));
   });
 });
