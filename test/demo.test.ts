@@ -5,19 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { TDL, tempDir } from './support/temporal';
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
-}
+import { freePort, TDL, tempDir } from './support/temporal';
 
 describe('the demo (npm run demo)', function () {
   it('runs the seed cycle to passed and stops', async function () {

@@ -6,23 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import { deploys, loopInput, stagingDir } from './support/loop-input';
-import { eventually, TDL, tempDir } from './support/temporal';
-
-function freePort(): Promise<number> {
-  return new Promise((done) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => done(port));
-    });
-  });
-}
+import { eventually, freePort, TDL, tempDir } from './support/temporal';
 
 interface Dev {
   child: ChildProcess;

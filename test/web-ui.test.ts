@@ -6,27 +6,17 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import * as messages from '../src/workflows/messages';
 import { loopInput, stagingDir } from './support/loop-input';
-import { eventually, startTestServer, tempDir, workerPerTest } from './support/temporal';
+import { eventually, freePort, startTestServer, tempDir, workerPerTest } from './support/temporal';
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Every browser wait is bounded; the UI answers in well under a second on a dev server. */
 const WAIT_MS = 30_000;
-
-/** A port that was free a moment ago: the dev server takes the UI port as a number, not 0. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('Temporal Web UI', function () {
   let uiPort: number;

@@ -44,16 +44,7 @@ export interface TestCaseRecord {
 }
 
 /** One test after its records are combined: reruns with mixed outcomes make it flaky. */
-export interface TestResult {
-  id: string;
-  outcome: Outcome;
-  timeMs: number;
-  /** The first failure seen for the test (also for flaky tests: the failed attempt). */
-  failure: FailureDetail | null;
-  output: string;
-  attachments: string[];
-  file: string;
-}
+export type TestResult = TestCaseRecord;
 
 export interface JUnitReadResult {
   tests: TestResult[];
