@@ -5,7 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { VerifyConfig } from '../config/types';
 import { durationMs } from '../config';
-import { redact } from '../diagnosis/redact';
+import { clipText, redact } from '../diagnosis/redact';
 import type { VerifyRecord } from '../workflows/state';
 
 export interface VerifyInput {
@@ -22,7 +22,8 @@ async function checkOnce(url: string, signal: AbortSignal): Promise<{ status: nu
   const started = Date.now();
   try {
     const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]), redirect: 'manual' });
-    const body = (await res.text()).replace(/\s+/g, ' ').trim().slice(0, BODY_EXCERPT);
+    // Clipped before it is redacted: never inside a token.
+    const body = clipText((await res.text()).replace(/\s+/g, ' ').trim(), BODY_EXCERPT);
     return { status: res.status, line: `HTTP ${res.status} in ${Date.now() - started} ms${body ? `: ${body}` : ''}` };
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;

@@ -6,7 +6,7 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import WebSocket from 'ws';
 import type { JwtProbeConfig, ProbesConfig, WebSocketProbeConfig } from '../config/types';
-import { fingerprintToken, redactDeep } from './redact';
+import { clipText, fingerprintToken, redactDeep } from './redact';
 import type { HttpProbeResult, JwtProbeResult, ProbeEvidence, WebSocketAttempt, WebSocketProbeResult } from './types';
 
 export interface ProbeOptions {
@@ -21,7 +21,8 @@ const CLOCK_SKEW_S = 60;
 const SETTLE_MS = 750;
 const MAX_TEXT = 300;
 
-const short = (text: string) => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text);
+// Server answers are clipped before the final redaction: never inside a token.
+const short = (text: string) => clipText(text, MAX_TEXT, '…');
 const iso = (seconds: number | undefined) => (typeof seconds === 'number' ? new Date(seconds * 1000).toISOString() : null);
 
 function ago(seconds: number): string {

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HandoffConfig } from '../config/types';
-import { redact } from '../diagnosis/redact';
+import { clipText, redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
 import { runCommand } from '../process';
 
@@ -78,14 +78,16 @@ export async function notify(
   };
 }
 
+const clip = (text: string, limit: number) => clipText(text, limit, '…');
+
 /** Slack reads `text` and `blocks`; other receivers get the loop's own fields alongside. */
 function webhookPayload(n: Notification): Record<string, unknown> {
   const context = `*${n.loop}* · cycle ${n.cycle} · phase \`${n.phase}\` · for ${n.audience}${n.reportPath ? ` · report \`${n.reportPath}\`` : ''}`;
   const blocks: unknown[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: truncate(n.text, SLACK_SECTION_LIMIT) } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: truncate(context, SLACK_SECTION_LIMIT) }] },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(n.text, SLACK_SECTION_LIMIT) } },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: clip(context, SLACK_SECTION_LIMIT) }] },
   ];
-  if (n.report) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: truncate(n.report, SLACK_SECTION_LIMIT) } });
+  if (n.report) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(n.report, SLACK_SECTION_LIMIT) } });
   return {
     text: n.text,
     blocks,
@@ -99,9 +101,6 @@ function webhookPayload(n: Notification): Record<string, unknown> {
   };
 }
 
-function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
-}
 
 async function postWebhook(url: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ status: number }> {
   let origin: string;
@@ -126,7 +125,7 @@ async function postWebhook(url: string, n: Notification, signal: AbortSignal, ti
     const why = timedOut ? `did not answer within ${timeoutMs} ms` : `unreachable (${cause?.code ?? cause?.message ?? (err as Error).message})`;
     throw new LoopError(FailureType.NotifyFailed, redact(`${where} ${why}`, [url]));
   }
-  const body = redact(truncate((await response.text().catch(() => '')).trim(), 200), [url]);
+  const body = redact(clip((await response.text().catch(() => '')).trim(), 200), [url]);
   if (response.ok) return { status: response.status };
   const answered = `${where} answered ${response.status}${body ? ` (${body})` : ''}`;
   if (response.status === 429 || response.status >= 500) throw new LoopError(FailureType.NotifyFailed, answered, { status: response.status });
