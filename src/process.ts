@@ -4,7 +4,7 @@
  * rather than memory, bounded in time, with a tick for heartbeats.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { redactor } from './diagnosis/redact';
 
@@ -52,6 +52,15 @@ function copyRedacted(from: Readable, to: WriteStream, redactText: (text: string
   from.on('end', () => {
     if (pending) to.write(redactText(pending));
   });
+}
+
+/** The last `lines` lines of a command's log, for error messages (already redacted as it was written). */
+export function logTail(path: string, lines: number): string {
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
 }
 
 export function runCommand(run: CommandRun): Promise<CommandResult> {

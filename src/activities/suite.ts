@@ -1,13 +1,12 @@
 /** The `runSuite` activity: the e2e suite as a child process, its JUnit report and output on disk. */
 import { Context } from '@temporalio/activity';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SuiteConfig } from '../config/types';
 import { durationMs } from '../config';
 import { readJUnitFiles } from '../diagnosis/junit';
-import { redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
-import { runCommand } from '../process';
+import { logTail, runCommand } from '../process';
 import { cycleDir } from './paths';
 
 export interface SuiteRunInput {
@@ -21,16 +20,6 @@ export interface SuiteRun {
   exitCode: number | null;
   timedOut: boolean;
   durationMs: number;
-}
-
-/** The last lines of the suite's output, redacted, for error messages. */
-function outputTail(path: string, lines = 8): string {
-  try {
-    const text = readFileSync(path, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-    return redact(text);
-  } catch {
-    return '';
-  }
 }
 
 export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Promise<SuiteRun> {
@@ -66,7 +55,7 @@ export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Prom
   if (result.exitCode === 127 || result.exitCode === 126) {
     throw new LoopError(
       FailureType.SuiteNotRunnable,
-      `suite.command could not be run (exit ${result.exitCode}: ${result.exitCode === 127 ? 'command not found' : 'not executable'}): ${outputTail(outputPath, 3)}`,
+      `suite.command could not be run (exit ${result.exitCode}: ${result.exitCode === 127 ? 'command not found' : 'not executable'}): ${logTail(outputPath, 3)}`,
     );
   }
   if (!existsSync(junitPath) || statSync(junitPath).size === 0) {
@@ -74,7 +63,7 @@ export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Prom
     throw new LoopError(
       FailureType.NoJUnitReport,
       `the suite wrote no JUnit XML report at ${junitPath} (${why}); make the runner write to $JUNIT_XML ` +
-        `or set suite.junitPath. Last output:\n${outputTail(outputPath)}`,
+        `or set suite.junitPath. Last output:\n${logTail(outputPath, 8)}`,
     );
   }
   const rerunPath = suite.rerunFailed ? await rerunFailed(suite, cwd, dir, junitPath, outputPath, ctx) : null;

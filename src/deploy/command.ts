@@ -1,11 +1,9 @@
 /** The `command` deployer: the team's own deploy script, with `COMMIT` set. */
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import type { DeployConfig } from '../config/types';
 import { durationMs } from '../config';
-import { redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
-import { runCommand } from '../process';
+import { logTail, runCommand } from '../process';
 import type { Deployer, DeployRequest, DeployResult } from './types';
 
 export function commandDeployer(config: Extract<DeployConfig, { kind: 'command' }>): Deployer {
@@ -23,7 +21,7 @@ export function commandDeployer(config: Extract<DeployConfig, { kind: 'command' 
       });
       if (result.cancelled) throw new Error('deploy cancelled');
       if (result.exitCode !== 0) {
-        const tail = redact(readFileSync(logPath, 'utf8').trimEnd().split('\n').slice(-5).join('\n'));
+        const tail = logTail(logPath, 5);
         const why = result.timedOut ? `stopped after deploy.timeout (${config.timeout})` : `exited with code ${result.exitCode}`;
         // The team's script said no: retrying the same commit will not change its mind.
         throw new LoopError(FailureType.DeployFailed, `deploy.command ${why} for commit ${req.commit}: ${tail}`, { logPath });

@@ -5,13 +5,13 @@
  * Transient failures (network, timeout, 5xx, 429, a command's non-zero exit) are NotifyFailed and
  * retried; a refusal retrying cannot change (other 4xx, command not found) is NotifyRejected.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HandoffConfig } from '../config/types';
 import { clipText, redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
-import { runCommand } from '../process';
+import { logTail, runCommand } from '../process';
 
 export type Audience = 'fix-team' | 'infra-team';
 
@@ -159,7 +159,7 @@ async function runNotifyCommand(command: string, n: Notification, signal: AbortS
     });
     signal.throwIfAborted();
     if (result.exitCode === 0) return { exitCode: 0 };
-    const tail = redact(readFileSync(outputPath, 'utf8').trimEnd().split('\n').slice(-5).join('\n'));
+    const tail = logTail(outputPath, 5);
     if (result.timedOut) throw new LoopError(FailureType.NotifyFailed, `handoff.command did not finish within ${timeoutMs} ms: ${tail}`);
     const exited = `handoff.command exited with code ${result.exitCode ?? result.killedBy}: ${tail}`;
     if (result.exitCode !== null && CANNOT_RUN.has(result.exitCode)) {
