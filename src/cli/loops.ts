@@ -1,14 +1,17 @@
 /** The commands that talk to running loops: start, fix, infra-restored, retest, status, report, list. */
 import { readFileSync } from 'node:fs';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ConfigError, parseLoopConfig } from '../config';
+import { ConfigError, parseLoopConfig, type LoopConfig } from '../config';
 import * as messages from '../workflows/messages';
 import { FINAL_PHASES, type LoopStatus } from '../workflows/state';
 import { formatStatus, formatTable } from './format';
 import { UsageError, type Io } from './io';
 
-/** Reads the loop input from --config FILE or --input JSON; bad input is a UsageError naming it. */
-export function readLoopInput(opts: { config?: string; input?: string }): unknown {
+/**
+ * Reads the loop input from --config FILE or --input JSON; bad input is a UsageError naming it.
+ * Returns the input as written (it is what the loop gets) and its parsed form.
+ */
+function readLoopInput(opts: { config?: string; input?: string }): { input: unknown; config: LoopConfig } {
   if (!opts.config === !opts.input) throw new UsageError('give exactly one of --config FILE or --input JSON');
   const source = opts.config ? `--config ${opts.config}` : '--input';
   let text: string;
@@ -24,12 +27,11 @@ export function readLoopInput(opts: { config?: string; input?: string }): unknow
     throw new UsageError(`${source}: not valid JSON (${(err as Error).message})`);
   }
   try {
-    parseLoopConfig(input);
+    return { input, config: parseLoopConfig(input) };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`${source}: ${err.message}`);
     throw err;
   }
-  return input;
 }
 
 export async function startLoop(
@@ -37,8 +39,8 @@ export async function startLoop(
   io: Io,
   opts: { config?: string; input?: string; workflowId?: string; taskQueue: string; json: boolean },
 ): Promise<number> {
-  const input = readLoopInput(opts);
-  const name = parseLoopConfig(input).name;
+  const { input, config } = readLoopInput(opts);
+  const { name } = config;
   const workflowId = opts.workflowId ?? `${name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   const handle = await client.workflow.start(messages.WORKFLOW_TYPE, {
     workflowId,
