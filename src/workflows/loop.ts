@@ -118,6 +118,10 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
 
   const current = (): CycleRecord => status.cycles[status.cycles.length - 1];
 
+  /** Staging's health: polled until verify.timeout, or one check (`once`). Only called when verify.url is set. */
+  const checkHealth = (once = false) =>
+    acts.verify.verify({ verify: { ...config.verify, url: config.verify.url! }, maxAttempts: once ? 1 : undefined });
+
   const setPhase = (phase: Phase, reason: string | null = null) => {
     status.phase = phase;
     status.waitingFor = waitingForOf(phase);
@@ -238,7 +242,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       nextRecheck = Date.now() + durationMs(config.infra.recheckEvery);
       if (!config.verify.url) continue;
       block.rechecks++;
-      const health = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url }, maxAttempts: 1 });
+      const health = await checkHealth(true);
       if (health.healthy) {
         block.restoredBy = 'recheck';
         break;
@@ -311,7 +315,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         return 'verified';
       }
       setPhase('verifying');
-      const verify = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url } });
+      const verify = await checkHealth();
       cycle.verify = verify;
       if (verify.healthy) {
         settle(fix);
@@ -319,7 +323,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       }
       if (previousRevision && cycle.deploy?.revision !== previousRevision) {
         const rb = await acts.rollback.rollback({ deploy: config.deploy, toRevision: previousRevision });
-        const after = await acts.verify.verify({ verify: { ...config.verify, url: config.verify.url }, maxAttempts: 1 });
+        const after = await checkHealth(true);
         cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
       }
       const evidence = verify.evidence[verify.evidence.length - 1] ?? 'no answer';
