@@ -3,7 +3,6 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { connectClient, connectionSettings } from '../connection';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
-import { runWorkerCommand } from './dev';
 import { processIo, UsageError, type Io } from './io';
 import { describeClientError, listLoops, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
 
@@ -82,6 +81,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
         if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError(`--${name} takes a port number from 1 to 65535`);
         return p;
       };
+      // The worker (and its native runtime) loads only for the commands that run one.
+      const { runWorkerCommand } = await import('./dev');
       return await runWorkerCommand(io, {
         taskQueue,
         reportsDir: str('reports-dir'),
