@@ -20,6 +20,11 @@ export const FailureType = {
   NotifyFailed: 'NotifyFailed',
   /** A notification was refused for good (webhook 4xx other than 429, command not found): fix handoff.*. */
   NotifyRejected: 'NotifyRejected',
+  /**
+   * The worker's command policy refuses the loop's command: an inline one where only named commands
+   * run, or a name the policy does not have. Never retried: the message names the field and the names.
+   */
+  CommandNotAllowed: 'CommandNotAllowed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -31,6 +36,7 @@ export const NON_RETRYABLE_TYPES: FailureType[] = [
   FailureType.DeployRejected,
   FailureType.DeployFailed,
   FailureType.NotifyRejected,
+  FailureType.CommandNotAllowed,
 ];
 
 /**

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import type { CommandPolicy } from './policy';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 /** Built by scripts/bundle-workflows.ts at `npm run build`. */
@@ -17,6 +18,8 @@ export interface LoopWorkerOptions {
   taskQueue?: string;
   /** Reports, JUnit files and logs; must be the same folder for every worker of the task queue. */
   reportsDir?: string;
+  /** The commands this worker runs (src/policy.ts); null or absent: inline commands from any input. */
+  commands?: CommandPolicy | null;
 }
 
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -34,6 +37,6 @@ export async function createLoopWorker(opts: LoopWorkerOptions): Promise<Worker>
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     ...workflowSource(),
-    activities: createActivities({ reportsDir: resolve(opts.reportsDir ?? defaultReportsDir()) }),
+    activities: createActivities({ reportsDir: resolve(opts.reportsDir ?? defaultReportsDir()), commands: opts.commands }),
   });
 }

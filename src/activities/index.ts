@@ -3,6 +3,8 @@
  */
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import type { DeployChoice, HandoffChoice, SuiteChoice } from '../config/types';
+import { resolveCommands, type CommandPolicy } from '../policy';
 import { deployIn, rollbackTo, type DeployInput, type RollbackInput } from './deploy';
 import { diagnoseIn, type DiagnoseInput } from './diagnose';
 import { typed } from './failures';
@@ -14,16 +16,26 @@ import { verifyHealth, type VerifyInput } from './verify';
 export interface ActivityDeps {
   /** Absolute path of the reports folder (shared by every worker of the task queue). */
   reportsDir: string;
+  /** The worker's command policy (src/policy.ts); null: inline commands from any input run. */
+  commands?: CommandPolicy | null;
 }
 
-export function createActivities({ reportsDir }: ActivityDeps) {
+/** The suite step's input as the workflow sends it: the loop's commands as the input chose them. */
+export type SuiteStepInput = Omit<SuiteRunInput, 'suite'> & { suite: SuiteChoice; deploy?: DeployChoice; handoff?: HandoffChoice };
+
+export function createActivities({ reportsDir, commands = null }: ActivityDeps) {
   return {
-    runSuite: (input: SuiteRunInput) => typed(() => runSuiteIn(reportsDir, input)),
+    // The loop's first step checks all of its commands: one the worker refuses ends the loop at once.
+    runSuite: ({ deploy, handoff, ...input }: SuiteStepInput) =>
+      typed(async () => runSuiteIn(reportsDir, { ...input, suite: resolveCommands(commands, { suite: input.suite, deploy, handoff }).suite })),
     diagnose: (input: DiagnoseInput) => typed(() => diagnoseIn(reportsDir, input)),
-    deploy: (input: DeployInput) => typed(() => deployIn(reportsDir, input)),
-    rollback: (input: RollbackInput) => typed(() => rollbackTo(input)),
+    deploy: (input: Omit<DeployInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => deployIn(reportsDir, { ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
+    rollback: (input: Omit<RollbackInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => rollbackTo({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
     verify: (input: VerifyInput) => typed(() => verifyHealth(input)),
-    notify: (input: NotifyInput) => typed(() => notifyTeam(input)),
+    notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
+      typed(async () => notifyTeam({ ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
     /** Writes the loop's report (Markdown) next to its cycles; returns the path. */
     saveReport: async (markdown: string): Promise<string> => {
       const path = join(loopDir(reportsDir, Context.current().info.workflowExecution!.workflowId), 'loop-report.md');

@@ -6,12 +6,16 @@ import { NativeConnection } from '@temporalio/worker';
 import { connectionSettings, type ConnectionSettings } from '../connection';
 import { startDevServer, type DevServer } from '../devserver';
 import { installLogging, writeLog } from '../log';
+import { ConfigError } from '../config';
+import { describePolicy, loadCommandPolicy } from '../policy';
 import { createLoopWorker } from '../worker';
-import type { Io } from './io';
+import { UsageError, type Io } from './io';
 
 export interface WorkerCommandOptions {
   taskQueue: string;
   reportsDir?: string;
+  /** The command policy file (--commands, or TDL_COMMANDS_FILE); none: inline commands run. */
+  commandsFile?: string;
   /** Start the embedded dev server on these ports when no address is configured. */
   embedded: { port: number; uiPort: number } | null;
   /**
@@ -27,6 +31,14 @@ const INTERRUPTED = 130;
 export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Promise<number> {
   // The demo prints the loop's story; its routine logs would bury it.
   installLogging(opts.whileRunning && !process.env.TDL_LOG_LEVEL ? 'WARN' : undefined);
+  const policyFile = opts.commandsFile ?? (process.env.TDL_COMMANDS_FILE || undefined);
+  let commands = null;
+  try {
+    commands = policyFile ? loadCommandPolicy(policyFile) : null;
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--commands ${err.message}`);
+    throw err;
+  }
   let settings = connectionSettings();
   let server: DevServer | null = null;
   if (opts.embedded && !settings.configured) {
@@ -37,8 +49,9 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
   let exitCode = 0;
   try {
     const connection = await NativeConnection.connect(settings.connectionOptions);
-    const worker = await createLoopWorker({ connection, namespace: settings.namespace, taskQueue: opts.taskQueue, reportsDir: opts.reportsDir });
+    const worker = await createLoopWorker({ connection, namespace: settings.namespace, taskQueue: opts.taskQueue, reportsDir: opts.reportsDir, commands });
     writeLog('INFO', 'worker started', { address: settings.address, namespace: settings.namespace, taskQueue: opts.taskQueue });
+    writeLog(commands ? 'INFO' : 'WARN', describePolicy(commands, policyFile ?? null));
     io.err(`worker serving task queue "${opts.taskQueue}" on ${settings.address}; Ctrl-C stops ${server ? 'both' : 'it'}`);
     const running = worker.run();
     if (opts.whileRunning) {

@@ -7,11 +7,17 @@ import { FINAL_PHASES, type LoopStatus } from '../workflows/state';
 import { formatStatus, formatTable } from './format';
 import { UsageError, type Io } from './io';
 
+/** The loop input as written (it is what the loop gets) and its parsed form. */
+export interface LoopInput {
+  input: unknown;
+  config: LoopConfig;
+}
+
 /**
  * Reads the loop input from --config FILE or --input JSON; bad input is a UsageError naming it.
  * Returns the input as written (it is what the loop gets) and its parsed form.
  */
-function readLoopInput(opts: { config?: string; input?: string }): { input: unknown; config: LoopConfig } {
+export function readLoopInput(opts: { config?: string; input?: string }): LoopInput {
   if (!opts.config === !opts.input) throw new UsageError('give exactly one of --config FILE or --input JSON');
   const source = opts.config ? `--config ${opts.config}` : '--input';
   let text: string;
@@ -37,9 +43,9 @@ function readLoopInput(opts: { config?: string; input?: string }): { input: unkn
 export async function startLoop(
   client: Client,
   io: Io,
-  opts: { config?: string; input?: string; workflowId?: string; taskQueue: string; json: boolean },
+  { input, config }: LoopInput,
+  opts: { workflowId?: string; taskQueue: string; json: boolean },
 ): Promise<number> {
-  const { input, config } = readLoopInput(opts);
   const { name } = config;
   const workflowId = opts.workflowId ?? `${name}-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}`;
   const handle = await client.workflow.start(messages.WORKFLOW_TYPE, {

@@ -4,15 +4,17 @@ import { connectClient, connectionSettings } from '../connection';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
 import { processIo, UsageError, type Io } from './io';
-import { describeClientError, listLoops, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
+import { loopInputJsonSchema } from '../config';
+import { describeClientError, listLoops, readLoopInput, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
 
 const USAGE = `tdl: a durable test -> diagnose -> fix -> deploy -> verify loop on Temporal
 
 Usage:
-  tdl dev [--demo] [--port 7233] [--ui-port 8233]
+  tdl dev [--demo] [--port 7233] [--ui-port 8233] [--commands FILE]
                                     local Temporal dev server (state in .data/, Web UI) + worker; only
                                     a worker when TEMPORAL_ADDRESS or a temporal.toml profile is set
-  tdl worker                        a worker for an existing Temporal service
+  tdl worker [--commands FILE]      a worker for an existing Temporal service; --commands (or
+                                    TDL_COMMANDS_FILE): the suites, deploy and hand-off commands it runs
   tdl start --config FILE | --input JSON [--workflow-id ID] [--json]
   tdl fix ID --commit SHA [--summary TEXT] [--author NAME] [--json]
   tdl infra-restored ID [--note TEXT] [--json]
@@ -21,6 +23,7 @@ Usage:
   tdl report ID
   tdl list [--json] [--limit N]
   tdl diagnose --junit FILE... [--json]
+  tdl schema                        the loop input's JSON Schema (draft 2020-12)
 
 Common options: --task-queue NAME (default ${messages.DEFAULT_TASK_QUEUE}, or TDL_TASK_QUEUE),
 --reports-dir DIR (workers; default ./reports, or TDL_REPORTS_DIR).
@@ -35,8 +38,9 @@ const common: Options = {
 };
 
 const commandOptions: Record<string, Options> = {
-  dev: { 'reports-dir': { type: 'string' }, demo: { type: 'boolean' }, port: { type: 'string' }, 'ui-port': { type: 'string' } },
-  worker: { 'reports-dir': { type: 'string' } },
+  dev: { 'reports-dir': { type: 'string' }, commands: { type: 'string' }, demo: { type: 'boolean' }, port: { type: 'string' }, 'ui-port': { type: 'string' } },
+  worker: { 'reports-dir': { type: 'string' }, commands: { type: 'string' } },
+  schema: {},
   start: { config: { type: 'string' }, input: { type: 'string' }, 'workflow-id': { type: 'string' } },
   fix: { commit: { type: 'string' }, summary: { type: 'string' }, author: { type: 'string' } },
   'infra-restored': { note: { type: 'string' } },
@@ -86,19 +90,26 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       return await runWorkerCommand(io, {
         taskQueue,
         reportsDir: str('reports-dir'),
+        commandsFile: str('commands'),
         embedded: command === 'dev' ? { port: port('port', 7233), uiPort: port('ui-port', 8233) } : null,
         // Loaded only for the demo: it brings the example staging service along.
         whileRunning: v.demo ? async (settings, signal) => (await import('../../examples/demo/run')).runDemo(io, settings, taskQueue, signal) : undefined,
       });
     }
 
+    if (command === 'schema') {
+      io.out(JSON.stringify(loopInputJsonSchema(), null, 2));
+      return 0;
+    }
+    // Bad input is named before any connection is tried.
+    const loopInput = command === 'start' ? readLoopInput({ config: str('config'), input: str('input') }) : null;
     const client = await connectClient().catch((err: Error) => {
       throw new Error(`cannot reach Temporal at ${connectionSettings().address}: ${err.message}. Run \`tdl dev\` or set TEMPORAL_ADDRESS.`);
     });
     try {
       switch (command) {
         case 'start':
-          return await startLoop(client, io, { config: str('config'), input: str('input'), workflowId: str('workflow-id'), taskQueue, json });
+          return await startLoop(client, io, loopInput!, { workflowId: str('workflow-id'), taskQueue, json });
         case 'fix': {
           const commit = str('commit');
           if (!commit) throw new UsageError('fix needs --commit SHA');

@@ -1,82 +1,34 @@
 /**
- * The loop's input after defaults are applied (see src/config/index.ts for validation).
- * Durations are kept as the user's strings ("90s", "5m") and converted where used.
+ * The loop's input after defaults are applied, inferred from the one schema (./schema.ts).
+ * Durations are kept as the user's strings ("90s", "5m") and converted where used (durationMs).
+ * Commands come inline or by name (`use`, resolved on the worker by src/policy.ts): the *Choice
+ * types are what the input says, the *Config types what actually runs.
  */
+import type { z } from 'zod';
+import type { loopInputSchema } from './schema';
 
-export interface SuiteConfig {
-  /** Run under /bin/sh -c in `cwd`, with JUNIT_XML set. */
-  command: string;
-  cwd: string;
-  env: Record<string, string>;
-  timeout: string;
-  /** Where the runner writes JUnit XML when it ignores $JUNIT_XML (relative to cwd). Globs not supported. */
-  junitPath: string | null;
-  /** Command template that reruns only the failed tests once; receives them in $FAILED_TESTS. */
-  rerunFailed: string | null;
-}
+export type LoopConfig = z.output<ReturnType<typeof loopInputSchema>>;
 
+/** The suite as the input gives it: `command` inline, or `use` naming one of the worker's suites. */
+export type SuiteChoice = LoopConfig['suite'];
+/** The suite that runs: under /bin/sh -c in `cwd`, with JUNIT_XML set. */
+export type SuiteConfig = Omit<SuiteChoice, 'command' | 'use'> & { command: string };
+
+/** The deploy as the input gives it. */
+export type DeployChoice = LoopConfig['deploy'];
+/** The deploy that runs (a `command` deploy has its command). */
 export type DeployConfig =
-  | { kind: 'none' }
-  | { kind: 'command'; command: string; timeout: string }
-  | {
-      kind: 'cloud-run';
-      project: string;
-      region: string;
-      service: string;
-      /** Container image, `{commit}` replaced by the commit being deployed. */
-      image: string;
-      /** host:port of a plaintext Cloud Run Admin API stand-in; for local testing only. */
-      endpoint: string | null;
-      /** Bound on waiting for the long-running operation. */
-      timeout: string;
-    };
+  | Exclude<DeployChoice, { kind: 'command' }>
+  | (Omit<Extract<DeployChoice, { kind: 'command' }>, 'command' | 'use'> & { command: string });
 
-export interface VerifyConfig {
-  url: string | null;
-  expectStatus: number;
-  timeout: string;
-  interval: string;
-}
+export type VerifyConfig = LoopConfig['verify'];
+export type ProbesConfig = LoopConfig['probes'];
+export type WebSocketProbeConfig = NonNullable<ProbesConfig['websocket']>;
+export type JwtProbeConfig = NonNullable<ProbesConfig['jwt']>;
 
-export interface WebSocketProbeConfig {
-  url: string;
-  subprotocols: string[];
-  /** Name of the environment variable (on the worker) that holds the token. Never the token itself. */
-  tokenEnv: string | null;
-}
+/** The hand-off as the input gives it. */
+export type HandoffChoice = LoopConfig['handoff'];
+/** The hand-off that runs (its command, if any, resolved). */
+export type HandoffConfig = Omit<HandoffChoice, 'use'>;
 
-export interface JwtProbeConfig {
-  tokenEnv: string;
-  jwksUrl: string | null;
-  issuer: string | null;
-  audience: string | null;
-}
-
-export interface ProbesConfig {
-  websocket: WebSocketProbeConfig | null;
-  jwt: JwtProbeConfig | null;
-  /** An HTTP URL probed for health during diagnosis (defaults to verify.url). */
-  http: { url: string } | null;
-}
-
-export interface HandoffConfig {
-  webhookUrl: string | null;
-  command: string | null;
-  remindEvery: string;
-}
-
-export interface InfraConfig {
-  recheckEvery: string;
-  giveUpAfter: string;
-}
-
-export interface LoopConfig {
-  name: string;
-  suite: SuiteConfig;
-  deploy: DeployConfig;
-  verify: VerifyConfig;
-  probes: ProbesConfig;
-  handoff: HandoffConfig;
-  infra: InfraConfig;
-  maxCycles: number;
-}
+export type InfraConfig = LoopConfig['infra'];

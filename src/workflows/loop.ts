@@ -13,6 +13,7 @@ import {
   allHandlersFinished,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -20,7 +21,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LoopActivities } from '../activities';
-import { ConfigError, durationMs, parseLoopConfig, type LoopConfig } from '../config';
+import { ConfigError, durationMs, hasHandoff, parseLoopConfig, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import * as messages from './messages';
 import { renderCurrentDetails, renderLoopReport } from './report';
@@ -52,7 +53,8 @@ export interface LoopResult {
 /** Bad input fails the loop at once: retrying the same input can never succeed. */
 function parseInput(input: unknown): LoopConfig {
   try {
-    return parseLoopConfig(input);
+    // Loops started before durations had bounds replay with the rule they ran with.
+    return parseLoopConfig(input, { durations: patched('bounded-durations') ? 'bounded' : 'legacy' });
   } catch (err) {
     if (err instanceof ConfigError) {
       throw ApplicationFailure.create({ type: FailureType.BadInput, message: `bad loop input: ${err.message}`, nonRetryable: true });
@@ -192,7 +194,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
 
   /** Tells a team, when the loop is configured to; a notification that cannot be sent never stops the loop. */
   const notify = async (audience: 'fix-team' | 'infra-team', headline: string, reminder = false) => {
-    if (!config.handoff.webhookUrl && !config.handoff.command) return;
+    if (!hasHandoff(config.handoff)) return;
     const cycle = current();
     try {
       await acts.quick.notify({
@@ -360,13 +362,13 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       const cycle = current();
       retestAsked = null;
       setPhase('testing');
-      const run = await acts.suite.runSuite({ suite: config.suite, cycle: cycle.cycle });
+      const run = await acts.suite.runSuite({ suite: config.suite, deploy: config.deploy, handoff: config.handoff, cycle: cycle.cycle });
       cycle.outputPath = run.outputPath;
       setPhase('diagnosing');
       const d = await acts.quick.diagnose({
         loopName: status.name,
         cycle: cycle.cycle,
-        command: config.suite.command,
+        command: config.suite.command ?? `the worker's suite "${config.suite.use}"`,
         startedAt: cycle.startedAt,
         junitPaths: run.junitPaths,
         suiteDurationMs: run.durationMs,
