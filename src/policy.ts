@@ -14,7 +14,11 @@ import { FailureType, LoopError } from './errors';
 
 const command = z.string().trim().min(1, { error: 'must be a non-empty command' });
 const names = <T extends z.ZodType>(entry: T) =>
-  z.record(z.string().regex(COMMAND_NAME, { error: (iss) => `is not a usable name (letters, digits, . _ -), got ${describe(iss.input)}` }), entry).default({});
+  z
+    .record(z.string().regex(COMMAND_NAME), entry, {
+      error: (iss) => (iss.code === 'invalid_key' ? `is not a usable name (letters, digits, . _ -)` : `must be an object of named commands, got ${describe(iss.input)}`),
+    })
+    .default({});
 
 export const commandPolicySchema = z.strictObject({
   suites: names(

@@ -1,6 +1,6 @@
 /** The loop's input: defaults, and errors that name the field. */
 import assert from 'node:assert/strict';
-import { ConfigError, parseLoopConfig } from '../src/config';
+import { ConfigError, durationMs, parseLoopConfig } from '../src/config';
 
 function problem(input: unknown): string {
   try {
@@ -75,10 +75,77 @@ describe('loop input', function () {
     ['a verify URL that is not one', { suite: { command: 'x' }, verify: { url: 'staging' } }, /^verify\.url: must be an absolute URL/],
     ['a websocket probe over http', { suite: { command: 'x' }, probes: { websocket: { url: 'http://x/ws' } } }, /^probes\.websocket\.url: must use ws or wss/],
     ['a token given instead of its variable name', { suite: { command: 'x' }, probes: { jwt: { tokenEnv: 'eyJhbGciOi.x.y' } } }, /^probes\.jwt\.tokenEnv: must name an environment variable/],
+    ['both suite.command and suite.use', { suite: { command: 'x', use: 'e2e' } }, /^suite\.use: give suite\.command or suite\.use, not both/],
+    ['a cwd beside suite.use', { suite: { use: 'e2e', cwd: '/tmp' } }, /^suite\.cwd: cannot be given with suite\.use/],
+    ['an inline rerun beside suite.use', { suite: { use: 'e2e', rerunFailed: 'sh evil' } }, /^suite\.rerunFailed: cannot be given with suite\.use/],
+    ['a command deploy with neither command nor use', { suite: { command: 'x' }, deploy: { kind: 'command' } }, /^deploy\.command: is required.*deploy\.use/],
+    ['both deploy.command and deploy.use', { suite: { command: 'x' }, deploy: { kind: 'command', command: 'd', use: 'staging' } }, /^deploy\.use: .*not both/],
+    ['both handoff.command and handoff.use', { suite: { command: 'x' }, handoff: { command: 'h', use: 'agents' } }, /^handoff\.use: .*not both/],
+    ['a path given as a policy name', { suite: { use: '../../bin/sh' } }, /^suite\.use: must be a name from the worker's command policy/],
+    ['an empty inline suite command', { suite: { command: '  ' } }, /^suite\.command: is required/],
+    ['a webhook variable that is not a name', { suite: { command: 'x' }, handoff: { webhookUrlEnv: 'https://hooks.slack.com/x' } }, /^handoff\.webhookUrlEnv: must name an environment variable/],
   ];
   for (const [what, input, expected] of bad) {
     it(`names the field for ${what}`, function () {
       assert.match(problem(input), expected);
     });
   }
+});
+
+describe('loop input durations', function () {
+  /** Sets one duration field in an otherwise minimal input. */
+  const withDuration = (field: string, value: unknown) => {
+    const [section, key] = field.split('.');
+    const input: Record<string, Record<string, unknown>> = { suite: { command: 'x' } };
+    if (section === 'deploy') input.deploy = { kind: 'command', command: 'd' };
+    input[section] = { ...input[section], [key]: value };
+    return input;
+  };
+  const read = (field: string, value: unknown, opts?: Parameters<typeof parseLoopConfig>[1]) => {
+    const [section, key] = field.split('.');
+    return (parseLoopConfig(withDuration(field, value), opts) as unknown as Record<string, Record<string, string>>)[section][key];
+  };
+
+  const limit = 2 ** 31 - 1;
+  const fields: [string, { min: string; belowMin: unknown; max: unknown; aboveMax: unknown }][] = [
+    ['suite.timeout', { min: '1s', belowMin: '999ms', max: limit, aboveMax: '25d' }],
+    ['deploy.timeout', { min: '1s', belowMin: 999, max: '24d', aboveMax: limit + 1 }],
+    ['verify.timeout', { min: '1s', belowMin: '0.5s', max: limit, aboveMax: 1e21 }],
+    ['verify.interval', { min: '1s', belowMin: '500ms', max: '24.8d', aboveMax: '1y' }],
+    ['handoff.remindEvery', { min: '1m', belowMin: '1ms', max: '365d', aboveMax: '366d' }],
+    ['infra.recheckEvery', { min: '1m', belowMin: '59s', max: '52w', aboveMax: '2y' }],
+    ['infra.giveUpAfter', { min: '60s', belowMin: '30s', max: '365d', aboveMax: '400d' }],
+  ];
+  for (const [field, b] of fields) {
+    it(`bounds ${field}: ${b.min} to ${b.max} pass, ${b.belowMin} and ${b.aboveMax} are refused naming the field`, function () {
+      assert.equal(read(field, b.min), b.min);
+      assert.equal(read(field, b.max), typeof b.max === 'number' ? `${b.max}ms` : b.max);
+      const bounds = new RegExp(`^${field.replace('.', '\\.')}: must be a duration from \\S+ to \\S+`);
+      assert.match(problem(withDuration(field, b.belowMin)), bounds);
+      assert.match(problem(withDuration(field, b.aboveMax)), bounds);
+    });
+  }
+
+  it('reads a number as milliseconds: a finite, positive, whole number', function () {
+    assert.equal(read('suite.timeout', 90_000), '90000ms');
+    assert.equal(durationMs(read('suite.timeout', 90_000)), 90_000);
+    assert.match(problem(withDuration('suite.timeout', 1e21)), /^suite\.timeout: must be a duration from 1s to 2147483647ms .*got number 1e\+21/);
+    assert.match(problem(withDuration('suite.timeout', 1500.5)), /^suite\.timeout: must be a duration like "90s".*whole number of milliseconds/);
+    assert.match(problem(withDuration('suite.timeout', -60_000)), /^suite\.timeout: must be a duration/);
+    assert.match(problem(withDuration('suite.timeout', true)), /^suite\.timeout: must be a duration like "90s".*got boolean true/);
+  });
+
+  it('reads strings as Temporal does (ms), in any letter case, and converts them with durationMs', function () {
+    assert.equal(durationMs(read('suite.timeout', '1.5h')), 5_400_000);
+    assert.equal(durationMs(read('suite.timeout', '5 Minutes')), 300_000);
+    assert.match(problem(withDuration('suite.timeout', '-5m')), /^suite\.timeout: must be a duration like/);
+    assert.match(problem(withDuration('suite.timeout', '5 fortnights')), /^suite\.timeout: must be a duration like/);
+  });
+
+  it('keeps the old rule (any positive duration) for loops started before the bounds', function () {
+    assert.equal(read('infra.recheckEvery', '1s', { durations: 'legacy' }), '1s');
+    assert.equal(read('verify.interval', '500ms', { durations: 'legacy' }), '500ms');
+    assert.match(problem(withDuration('infra.recheckEvery', '0s')), /^infra\.recheckEvery: must be a duration/);
+    assert.throws(() => parseLoopConfig(withDuration('infra.recheckEvery', '0s'), { durations: 'legacy' }), ConfigError);
+  });
 });

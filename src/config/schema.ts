@@ -118,7 +118,7 @@ export type DurationRule = 'bounded' | 'legacy';
  * A duration: a string ms reads ("90s", "5m", "4h") or a whole number of milliseconds. Parsed as the
  * string it was written (a number becomes "<n>ms"), converted where used with durationMs().
  */
-function duration(rule: DurationRule, bounds: DurationBounds, fallback: string) {
+function duration(rule: DurationRule, bounds: DurationBounds, fallback: string, description: string) {
   const format = (iss: Issue) => `must be a duration like "90s", "5m" or "4h" (or a whole number of milliseconds), got ${describe(iss.input)}`;
   const limits = rule === 'bounded' ? bounds : { min: Number.MIN_VALUE, max: Infinity };
   const outside = (iss: Issue) => `must be a duration ${range(bounds)}, got ${describe(iss.input)}`;
@@ -139,7 +139,7 @@ function duration(rule: DurationRule, bounds: DurationBounds, fallback: string) 
         else if (n < limits.min || n > limits.max) ctx.addIssue({ code: 'custom', message: outside({ input: v }) });
         return v;
       }),
-  );
+  ).meta({ description: `${description}; ${range(bounds)}` });
 }
 
 /** Milliseconds of a parsed duration (a string from the parsed config). */
@@ -208,7 +208,7 @@ const deployKinds = ['none', 'command', 'cloud-run'] as const;
 
 function deploySchema(rule: DurationRule) {
   const timeout = (fallback: string) =>
-    duration(rule, STEP_TIMEOUT, fallback).meta({ description: `bound on the deploy (default ${fallback} for this kind)` });
+    duration(rule, STEP_TIMEOUT, fallback, 'bound on the deploy');
   const byCommand = section({
     kind: z.literal('command'),
     command: inlineCommand().meta({ description: 'run under /bin/sh -c with COMMIT set; exactly one of command and use' }),
@@ -222,9 +222,9 @@ function deploySchema(rule: DurationRule) {
     .meta(ONE_OF_COMMAND_OR_USE);
   const cloudRun = section({
     kind: z.literal('cloud-run'),
-    project: requiredText(),
-    region: requiredText(),
-    service: requiredText(),
+    project: requiredText().meta({ description: 'Google Cloud project' }),
+    region: requiredText().meta({ description: 'Cloud Run region, e.g. us-central1' }),
+    service: requiredText().meta({ description: 'Cloud Run service' }),
     image: requiredText().meta({ description: 'container image; {commit} is replaced by the commit being deployed' }),
     endpoint: text()
       .regex(/^[^\s:/]+:\d{1,5}$/, { error: (iss) => `must be host:port, got ${describe(iss.input)}` })
@@ -243,7 +243,7 @@ function deploySchema(rule: DurationRule) {
             : `must be an object, got ${describe(iss.input)}`,
       })
       .prefault({})
-      .meta({ description: 'how a fix is deployed: kind none, command (COMMIT set) or cloud-run' }),
+      .meta({ description: 'how a fix is deployed: not at all, by a command (with COMMIT set), or to Cloud Run' }),
   );
 }
 
@@ -254,7 +254,7 @@ export function loopInputSchema(rule: DurationRule) {
     use: commandName().nullable().default(null).meta({ description: "a suite named in the worker's command policy (which then sets command, cwd, junitPath and rerunFailed)" }),
     cwd: withDefault(text(), '.').meta({ description: "where the suite runs (relative to the worker's folder)" }),
     env: withDefault(envMap(), {}).meta({ description: 'extra environment for the suite; no secrets (the input is kept in workflow history)' }),
-    timeout: duration(rule, STEP_TIMEOUT, '30m').meta({ description: 'bound on one suite run' }),
+    timeout: duration(rule, STEP_TIMEOUT, '30m', 'bound on one suite run'),
     junitPath: optionalText().meta({ description: 'for runners that write their report elsewhere (relative to cwd)' }),
     rerunFailed: optionalText().meta({
       description: 'a command that reruns only the failed tests once ($FAILED_TESTS, $FAILED_TESTS_FILE; writes JUnit to $JUNIT_XML); tests that pass on the rerun count as flaky',
@@ -264,29 +264,31 @@ export function loopInputSchema(rule: DurationRule) {
   const verify = section({
     url: url(['http', 'https']).nullable().default(null).meta({ description: 'health URL checked after each deploy; none: a deploy counts as verified' }),
     expectStatus: wholeNumber(100, 599, 200).meta({ description: 'the status that means healthy' }),
-    timeout: duration(rule, STEP_TIMEOUT, '10m').meta({ description: 'how long to wait for staging to be healthy' }),
-    interval: duration(rule, STEP_TIMEOUT, '10s').meta({ description: 'between health checks' }),
+    timeout: duration(rule, STEP_TIMEOUT, '10m', 'how long to wait for staging to be healthy'),
+    interval: duration(rule, STEP_TIMEOUT, '10s', 'between health checks'),
   });
 
   const probes = section({
     websocket: section({
-      url: z.preprocess(unset, url(['ws', 'wss'])),
-      subprotocols: withDefault(z.array(text().min(1, { error: 'must be a non-empty string' }), { error: 'must be a list of non-empty strings' }), []),
+      url: z.preprocess(unset, url(['ws', 'wss'])).meta({ description: 'ws:// or wss:// URL to open' }),
+      subprotocols: withDefault(z.array(text().min(1, { error: 'must be a non-empty string' }), { error: 'must be a list of non-empty strings' }), []).meta({
+        description: 'subprotocols to offer (Sec-WebSocket-Protocol)',
+      }),
       tokenEnv: envName().nullable().default(null).meta({ description: 'the worker environment variable holding the token (never the token)' }),
     })
       .nullable()
-      .default(null)
+      .prefault(null)
       .meta({ description: 'WebSocket handshake probe during diagnosis' }),
     jwt: section({
       tokenEnv: z.preprocess(unset, envName()).meta({ description: 'the worker environment variable holding the JWT' }),
-      jwksUrl: url(['http', 'https']).nullable().default(null),
-      issuer: optionalText(),
-      audience: optionalText(),
+      jwksUrl: url(['http', 'https']).nullable().default(null).meta({ description: 'JWKS to check the signature against' }),
+      issuer: optionalText().meta({ description: 'expected iss claim' }),
+      audience: optionalText().meta({ description: 'expected aud claim' }),
     })
       .nullable()
-      .default(null)
+      .prefault(null)
       .meta({ description: 'JWT probe during diagnosis (expiry, claims, signature against jwksUrl)' }),
-    http: section({ url: url(['http', 'https']).nullable().default(null) })
+    http: section({ url: url(['http', 'https']).nullable().default(null).meta({ description: 'the URL to probe' }) })
       .nullable()
       .default(null)
       .meta({ description: 'HTTP health probe during diagnosis (default: verify.url when another probe is set)' }),
@@ -297,12 +299,12 @@ export function loopInputSchema(rule: DurationRule) {
     webhookUrlEnv: envName().nullable().default(null).meta({ description: 'the worker environment variable holding the webhook URL' }),
     command: inlineCommand().meta({ description: 'a command that gets the message and report on stdin' }),
     use: commandName().nullable().default(null).meta({ description: "a hand-off command named in the worker's command policy" }),
-    remindEvery: duration(rule, DURABLE_WAIT, '4h').meta({ description: 'reminder while the loop waits for a fix or infrastructure' }),
+    remindEvery: duration(rule, DURABLE_WAIT, '4h', 'reminder while the loop waits for a fix or infrastructure'),
   });
 
   const infra = section({
-    recheckEvery: duration(rule, DURABLE_WAIT, '5m').meta({ description: 'health recheck while blocked on infrastructure' }),
-    giveUpAfter: duration(rule, DURABLE_WAIT, '24h').meta({ description: 'blocked this long: gave-up' }),
+    recheckEvery: duration(rule, DURABLE_WAIT, '5m', 'health recheck while blocked on infrastructure'),
+    giveUpAfter: duration(rule, DURABLE_WAIT, '24h', 'blocked this long: gave-up'),
   });
 
   const suiteCommand = commandOrUse('suite', { required: true, fromPolicy: ['cwd', 'junitPath', 'rerunFailed'] });
