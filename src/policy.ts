@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, firstProblem } from './config';
-import { COMMAND_NAME, describe } from './config/schema';
+import { COMMAND_NAME, describe, section } from './config/schema';
 import type { DeployChoice, DeployConfig, HandoffChoice, HandoffConfig, SuiteChoice, SuiteConfig } from './config/types';
 import { FailureType, LoopError } from './errors';
 
@@ -20,19 +20,19 @@ const names = <T extends z.ZodType>(entry: T) =>
     })
     .default({});
 
-export const commandPolicySchema = z.strictObject({
+export const commandPolicySchema = section({
   suites: names(
-    z.strictObject({
+    section({
       command: command,
       cwd: z.string().default('.'),
       junitPath: z.string().nullable().default(null),
       rerunFailed: command.nullable().default(null),
     }),
   ),
-  deploys: names(z.strictObject({ command })),
-  handoffs: names(z.strictObject({ command })),
+  deploys: names(section({ command })),
+  handoffs: names(section({ command })),
   /** Whether inline commands from loop inputs run too. */
-  allowInline: z.boolean().default(false),
+  allowInline: z.boolean({ error: (iss) => `must be true or false, got ${describe(iss.input)}` }).default(false),
 });
 
 export type CommandPolicy = z.output<typeof commandPolicySchema>;
@@ -48,7 +48,8 @@ export function loadCommandPolicy(path: string): CommandPolicy {
   const result = commandPolicySchema.safeParse(raw);
   if (!result.success) {
     const problem = firstProblem(result.error);
-    throw new ConfigError(`${path}: ${problem.field}`, problem.message.slice(problem.field.length + 2));
+    const field = problem.field === 'input' ? path : `${path}: ${problem.field}`;
+    throw new ConfigError(field, problem.message.slice(problem.field.length + 2));
   }
   return result.data;
 }

@@ -65,7 +65,7 @@ const commandName = () =>
   text().regex(COMMAND_NAME, { error: (iss) => `must be a name from the worker's command policy (letters, digits, . _ -), got ${describe(iss.input)}` });
 
 /** A strict object: unknown keys are refused with the known ones listed. */
-function section<S extends z.core.$ZodLooseShape>(shape: S, notAnObject = 'must be an object') {
+export function section<S extends z.core.$ZodLooseShape>(shape: S, notAnObject = 'must be an object') {
   return z.strictObject(shape, {
     error: (iss) =>
       iss.code === 'unrecognized_keys' ? `is not a known field (known: ${Object.keys(shape).join(', ')})` : `${notAnObject}, got ${describe(iss.input)}`,
