@@ -210,8 +210,8 @@ describe('a tdl worker with a command policy, on a real dev server', function ()
     }
   });
 
-  it('refuses to start with a bad policy file, naming the file and the field (exit 2)', async function () {
-    const bad = startWorker(['--commands', policyFile({ suites: { e2e: {} } })]);
+  it('refuses to start with a bad policy file (from TDL_COMMANDS_FILE), naming the file and the field (exit 2)', async function () {
+    const bad = startWorker([], { TDL_COMMANDS_FILE: policyFile({ suites: { e2e: {} } }) });
     let log = '';
     bad.stderr!.on('data', (d: Buffer) => (log += d.toString()));
     const code = await new Promise((r) => bad.once('exit', r));
