@@ -7,7 +7,7 @@ import { loopInputSchema, type DurationRule } from './schema';
 import type { HandoffChoice, LoopConfig } from './types';
 
 export * from './types';
-export { durationMs, DURABLE_WAIT, STEP_TIMEOUT, TIMER_LIMIT_MS, type DurationRule } from './schema';
+export { durationMs, type DurationRule } from './schema';
 
 /** Bad loop input: `field` is the dotted path of the offending field. */
 export class ConfigError extends Error {

@@ -78,16 +78,16 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const DAY = 24 * 60 * MINUTE;
 /** Node's timers overflow above 2^31-1 ms (about 24.8 days): an activity's own wait must stay below. */
-export const TIMER_LIMIT_MS = 2 ** 31 - 1;
+const TIMER_LIMIT_MS = 2 ** 31 - 1;
 
-export interface DurationBounds {
+interface DurationBounds {
   min: number;
   max: number;
 }
 /** Timeouts of the steps (suite, deploy, verify): Node timers on the worker. */
-export const STEP_TIMEOUT: DurationBounds = { min: SECOND, max: TIMER_LIMIT_MS };
+const STEP_TIMEOUT: DurationBounds = { min: SECOND, max: TIMER_LIMIT_MS };
 /** Durable waits (reminders, rechecks, giving up): each one is workflow history, so not too often. */
-export const DURABLE_WAIT: DurationBounds = { min: MINUTE, max: 365 * DAY };
+const DURABLE_WAIT: DurationBounds = { min: MINUTE, max: 365 * DAY };
 
 const showMs = (n: number) => (n === TIMER_LIMIT_MS ? `${n}ms (about 24.8d)` : ms(n));
 const range = (b: DurationBounds) => `from ${showMs(b.min)} to ${showMs(b.max)}`;
