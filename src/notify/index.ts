@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { HandoffConfig } from '../config/types';
 import { clipText, redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
+import { readBodyStart } from '../http-body';
 import { logTail, runCommand } from '../process';
 
 export type Audience = 'fix-team' | 'infra-team';
@@ -125,7 +126,7 @@ async function postWebhook(url: string, n: Notification, signal: AbortSignal, ti
     const why = timedOut ? `did not answer within ${timeoutMs} ms` : `unreachable (${cause?.code ?? cause?.message ?? (err as Error).message})`;
     throw new LoopError(FailureType.NotifyFailed, redact(`${where} ${why}`, [url]));
   }
-  const body = redact(clip((await response.text().catch(() => '')).trim(), 200), [url]);
+  const body = redact(clip((await readBodyStart(response)).trim(), 200), [url]);
   if (response.ok) return { status: response.status };
   const answered = `${where} answered ${response.status}${body ? ` (${body})` : ''}`;
   if (response.status === 429 || response.status >= 500) throw new LoopError(FailureType.NotifyFailed, answered, { status: response.status });
