@@ -4,9 +4,10 @@
  * a worker-private work folder, `<TDL_WORK_DIR>/<folder>/cycle-<N>/`, kept only until the next cycle.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { FailureType, LoopError } from '../errors';
 
 /** Ids up to this long, of safe characters only, are their own folder name. */
 const MAX_PLAIN = 100;
@@ -47,7 +48,14 @@ export function workDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /** A loop's work folder for one cycle (created, mode 0700); earlier cycles' folders are removed. */
 export function cycleWorkDir(workflowId: string, cycle: number): string {
-  const loop = join(workDir(), folderName(workflowId));
+  const base = workDir();
+  mkdirSync(base, { recursive: true, mode: 0o700 });
+  // In a shared temporary folder, another user could have made it first (or as a symlink).
+  const owner = lstatSync(base);
+  if (!owner.isDirectory() || owner.uid !== process.getuid!()) {
+    throw new LoopError(FailureType.SuiteNotRunnable, `TDL_WORK_DIR: ${base} must be a folder of the worker's own user`);
+  }
+  const loop = join(base, folderName(workflowId));
   mkdirSync(loop, { recursive: true, mode: 0o700 });
   for (const name of readdirSync(loop)) {
     if (name !== `cycle-${cycle}`) rmSync(join(loop, name), { recursive: true, force: true });

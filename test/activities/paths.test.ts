@@ -1,7 +1,9 @@
-/** Workflow ids as report folder names: distinct, short, and never outside the reports folder. */
+/** Workflow ids as folder names (distinct, short, never outside their folder), and the private work folder. */
 import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { folderName, loopDir } from '../../src/activities/paths';
+import { cycleWorkDir, folderName, loopDir, removeWorkDir } from '../../src/activities/paths';
+import { tempDir } from '../support/temporal';
 
 describe('report folders', function () {
   it('keeps a safe, short id as its folder name, so existing reports stay where they are', function () {
@@ -34,5 +36,35 @@ describe('report folders', function () {
       assert.ok(!['.', '..'].includes(folderName(id)) && !folderName(id).startsWith('.'), `${JSON.stringify(id)} -> ${folderName(id)}`);
       assert.equal(join(reports, folderName(id)), dir);
     }
+  });
+});
+
+describe('the work folder', function () {
+  let saved: string | undefined;
+  beforeEach(() => (saved = process.env.TDL_WORK_DIR));
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TDL_WORK_DIR;
+    else process.env.TDL_WORK_DIR = saved;
+  });
+
+  it('keeps one cycle per loop, privately, and goes with the loop', function () {
+    process.env.TDL_WORK_DIR = join(tempDir('tdl-work-test-'), 'work');
+    const first = cycleWorkDir('coll/x', 1);
+    writeFileSync(join(first, 'junit.xml'), '<testsuite/>');
+    const second = cycleWorkDir('coll/x', 2);
+    assert.equal(dirname(first), dirname(second));
+    assert.deepEqual(readdirSync(dirname(second)), ['cycle-2'], 'the previous cycle is gone');
+    assert.equal(statSync(process.env.TDL_WORK_DIR).mode & 0o777, 0o700);
+    assert.equal(statSync(second).mode & 0o777, 0o700);
+    removeWorkDir('coll/x');
+    assert.ok(!existsSync(dirname(second)));
+  });
+
+  it('refuses a work folder that is a symlink someone else planted', function () {
+    const root = tempDir('tdl-work-test-');
+    mkdirSync(join(root, 'elsewhere'));
+    symlinkSync(join(root, 'elsewhere'), join(root, 'work'));
+    process.env.TDL_WORK_DIR = join(root, 'work');
+    assert.throws(() => cycleWorkDir('loop', 1), /TDL_WORK_DIR: .*work must be a folder of the worker's own user/);
   });
 });
