@@ -45,6 +45,7 @@ const PIPE_GRACE_MS = 1000;
 /** Redaction runs on pieces of at most this many characters, so its cost per piece is bounded. */
 const MAX_PIECE = 16 * 1024;
 const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Bytes read from the end of a log for `logTail`. */
 const TAIL_BYTES = 4096;
 
@@ -273,7 +274,8 @@ export function runCommand(run: CommandRun): Promise<CommandResult> {
     };
     run.signal.addEventListener('abort', onAbort, { once: true });
     if (run.signal.aborted) onAbort();
-    later(run.timeoutMs, () => {
+    // Node fires a longer timer at once (with a warning): cap it at Node's limit (24.8 days).
+    later(Math.min(run.timeoutMs, MAX_TIMER_MS), () => {
       timedOut = true;
       stop();
     });

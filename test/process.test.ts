@@ -66,6 +66,11 @@ describe('runCommand', function () {
     assert.deepEqual(processesOfRun(runIdIn(join(dir, 'out.log'))), []);
   });
 
+  it('takes a timeout beyond Node\'s timer limit as "no sooner than that", not as "now"', async function () {
+    const result = await run('sleep 1; echo slept', { timeoutMs: 1e21 });
+    assert.deepEqual([result.exitCode, result.timedOut], [0, false]);
+  });
+
   it('stops everything it started when cancelled', async function () {
     const abort = new AbortController();
     const pending = run(`echo "$TDL_RUN_ID"; setsid sh -c 'sleep 600 & sleep 600' & sleep 600`, { signal: abort.signal });
