@@ -3,7 +3,7 @@
  * group, output redacted piece by piece into a capped file rather than memory, bounded in time, with
  * a tick for heartbeats. Whatever the command leaves running is found and stopped when it ends.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -219,13 +219,20 @@ export function runCommand(run: CommandRun): Promise<CommandResult> {
   const marker = `${RUN_ID_VAR}=${runId}`;
   const log = new CappedLog(run.outputPath, maxOutputBytes());
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', run.command], {
-      cwd: run.cwd,
-      env: { ...run.env, [RUN_ID_VAR]: runId },
-      // A new session and process group, led by the shell.
-      detached: true,
-      stdio: [run.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn('/bin/sh', ['-c', run.command], {
+        cwd: run.cwd,
+        env: { ...run.env, [RUN_ID_VAR]: runId },
+        // A new session and process group, led by the shell.
+        detached: true,
+        stdio: [run.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      });
+    } catch (err) {
+      // E2BIG (an environment too large to exec) is thrown, not emitted.
+      log.close();
+      throw err;
+    }
     let timedOut = false;
     let cancelled = false;
     let exited: { code: number | null; sig: NodeJS.Signals | null } | null = null;

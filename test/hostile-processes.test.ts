@@ -132,6 +132,20 @@ describe('hostile suites and servers', function () {
     assert.deepEqual(processesOfRun(runIdIn(log)), []);
   });
 
+  it('failed tests whose ids do not fit in $FAILED_TESTS: no rerun, and the loop goes on to the fix team', async function () {
+    const dir = tempDir('tdl-long-ids-');
+    const name = 'a very long parametrised test id '.repeat(3000); // 99 KB
+    writeFileSync(join(dir, 'report.xml'), `<testsuite name="s" tests="1"><testcase classname="c" name="${name}"><failure message="boom"/></testcase></testsuite>`);
+    const handle = await start({ suite: { command: 'cp report.xml "$JUNIT_XML"; exit 1', cwd: dir, rerunFailed: 'touch rerun-ran' } });
+    const status = await eventually(async () => {
+      const s = await handle.query(messages.status);
+      return s.phase === 'awaiting-fix' ? s : undefined;
+    }, 'awaiting-fix');
+    await handle.cancel();
+    assert.equal(status.lastRun!.failed, 1);
+    assert.ok(!existsSync(join(dir, 'rerun-ran')), 'the rerun did not run with a cut list');
+  });
+
   it('health check, live probe and webhook answering an endless body are read only up to a few KB', async function () {
     const [health, hook] = [await endlessServer(), await endlessServer()];
     try {

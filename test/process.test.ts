@@ -81,6 +81,10 @@ describe('runCommand', function () {
     assert.deepEqual(processesOfRun(runIdIn(join(dir, 'out.log'))), []);
   });
 
+  it('rejects, with the reason, an environment too large to start a command with', async function () {
+    await assert.rejects(run('echo never', { env: { ...process.env, HUGE: 'x'.repeat(200_000) } }), { code: 'E2BIG' });
+  });
+
   it('redacts secrets of the worker in output that never ends a line', async function () {
     process.env.TDL_TEST_PROCESS_TOKEN = 'worker-secret-value-8c1d';
     try {

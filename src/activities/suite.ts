@@ -13,6 +13,9 @@ import { FailureType, LoopError } from '../errors';
 import { logTail, runCommand } from '../process';
 import { cycleDir, cycleWorkDir } from './paths';
 
+/** The most $FAILED_TESTS carries; longer lists mean no rerun. */
+const MAX_FAILED_TESTS_BYTES = 64 * 1024;
+
 export interface SuiteRunInput {
   suite: SuiteConfig;
   cycle: number;
@@ -97,15 +100,22 @@ async function rerunFailed(
   const { tests } = await readJUnitFiles([junitPath]);
   const failed = tests.filter((t) => t.outcome === 'failed' || t.outcome === 'errored').map((t) => t.id);
   if (failed.length === 0) return null;
+  const list = failed.join('\n');
+  if (Buffer.byteLength(list) > MAX_FAILED_TESTS_BYTES) {
+    // Too long for one environment variable (Linux refuses a spawn with one over 128 KiB); a rerun
+    // with the list cut short would rerun the wrong tests: the first run's failures stand.
+    ctx.log.warn('no rerun: the failed tests do not fit in $FAILED_TESTS', { count: failed.length, bytes: Buffer.byteLength(list) });
+    return null;
+  }
   const rerunXml = join(work, 'junit-rerun.xml');
   const listPath = join(work, 'failed-tests.txt');
   rmSync(rerunXml, { force: true });
-  writeFileSync(listPath, `${failed.join('\n')}\n`);
+  writeFileSync(listPath, `${list}\n`);
   ctx.log.info('rerunning failed tests', { count: failed.length });
   const rerun = await runCommand({
     command: suite.rerunFailed!,
     cwd,
-    env: { ...process.env, ...suite.env, JUNIT_XML: rerunXml, FAILED_TESTS: failed.join('\n'), FAILED_TESTS_FILE: listPath },
+    env: { ...process.env, ...suite.env, JUNIT_XML: rerunXml, FAILED_TESTS: list, FAILED_TESTS_FILE: listPath },
     timeoutMs: durationMs(suite.timeout),
     outputPath,
     signal: ctx.cancellationSignal,
