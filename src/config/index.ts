@@ -3,6 +3,7 @@
  * Web UI fails the loop at once) and by the CLI (bad input never reaches Temporal).
  */
 import { msToNumber } from '@temporalio/common/lib/time';
+import { SECRET_NAME } from '../secrets';
 import type { DeployConfig, LoopConfig, ProbesConfig } from './types';
 
 export * from './types';
@@ -98,7 +99,6 @@ function int(obj: Json, key: string, path: string, fallback: number, min: number
 }
 
 /** Names and values that are secrets: they would be stored in workflow history with the input. */
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY/i;
 const SECRET_VALUE = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}/;
 
 function envMap(obj: Json, key: string, path: string): Record<string, string> {
@@ -219,7 +219,7 @@ export function parseLoopConfig(input: unknown): LoopConfig {
   const verify = section(input, 'verify', 'verify');
   rejectUnknown(verify, 'verify', ['url', 'expectStatus', 'timeout', 'interval']);
   const handoff = section(input, 'handoff', 'handoff');
-  rejectUnknown(handoff, 'handoff', ['webhookUrl', 'command', 'remindEvery']);
+  rejectUnknown(handoff, 'handoff', ['webhookUrl', 'webhookUrlEnv', 'command', 'remindEvery']);
   const infra = section(input, 'infra', 'infra');
   rejectUnknown(infra, 'infra', ['recheckEvery', 'giveUpAfter']);
 
@@ -244,6 +244,7 @@ export function parseLoopConfig(input: unknown): LoopConfig {
     probes: parseProbes(input, verifyUrl),
     handoff: {
       webhookUrl: url(handoff, 'webhookUrl', 'handoff.webhookUrl', ['http', 'https']),
+      webhookUrlEnv: envName(handoff, 'webhookUrlEnv', 'handoff.webhookUrlEnv'),
       command: str(handoff, 'command', 'handoff.command', null),
       remindEvery: duration(handoff, 'remindEvery', 'handoff.remindEvery', '4h'),
     },

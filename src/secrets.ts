@@ -1,0 +1,62 @@
+/**
+ * The secret policy: which names hold secrets, and which of the worker's own values redaction must
+ * know. Pure (no Node imports at load): the loop input's validation, which runs in the workflow
+ * sandbox, refuses secret-named `suite.env` entries with the same declaration.
+ */
+
+/**
+ * Names whose values are secrets: environment variables (`E2E_TOKEN`, `DB_PASS`, `SSH_KEY`,
+ * `DATABASE_PASSWORD`, `SLACK_WEBHOOK_URL`) and JSON keys (`accessToken`, `clientSecret`, `apiKey`).
+ */
+export const SECRET_NAME =
+  /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|JWT|WEBHOOK|AUTHORIZATION|(?:^|_)(?:PASS|KEY|DSN)$/i;
+/** A name that names a variable (`tokenEnv`, `webhookUrlEnv`, `TOKEN_ENV`) holds a name, not a secret. */
+const NAMES_A_VARIABLE = /(?:_ENV|Env)$/;
+/** Longer names are not names: not worth a regex's time. */
+const MAX_NAME = 128;
+
+export function isSecretName(name: string): boolean {
+  return name.length <= MAX_NAME && SECRET_NAME.test(name) && !NAMES_A_VARIABLE.test(name);
+}
+
+/**
+ * Variables that loops named as holding secrets (`probes.*.tokenEnv`, `handoff.webhookUrlEnv`),
+ * whatever their names look like. Kept for the worker's lifetime: once a loop has said a variable
+ * is a token, every later output of every loop masks its value.
+ */
+const namedSecretEnv = new Set<string>();
+
+export function rememberSecretEnv(names: Iterable<string | null | undefined>): void {
+  for (const name of names) if (name) namedSecretEnv.add(name);
+}
+
+export function secretEnvNames(): string[] {
+  return [...namedSecretEnv];
+}
+
+/** `scheme://user:password@host`: the password part (a match's group 2), anywhere in text. */
+export const URL_USERINFO = /(:\/\/[^\s/?#@:]*:)([^\s/?#@]+)@/g;
+
+/**
+ * The worker's own secret values: variables named like secrets or named by a loop, and the
+ * passwords inside URLs in any variable (`DATABASE_URL=postgres://app:pw@db/app`).
+ */
+export function workerSecretValues(env: Record<string, string | undefined>): string[] {
+  const values: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (!value) continue;
+    if (isSecretName(name) || namedSecretEnv.has(name)) values.push(value);
+    if (value.includes('://')) {
+      for (const m of value.matchAll(URL_USERINFO)) values.push(m[2], safeDecode(m[2]));
+    }
+  }
+  return values;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
