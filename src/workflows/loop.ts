@@ -192,7 +192,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
 
   /** Tells a team, when the loop is configured to; a notification that cannot be sent never stops the loop. */
   const notify = async (audience: 'fix-team' | 'infra-team', headline: string, reminder = false) => {
-    if (!config.handoff.webhookUrl && !config.handoff.command) return;
+    if (!config.handoff.webhookUrl && !config.handoff.webhookUrlEnv && !config.handoff.command) return;
     const cycle = current();
     try {
       await acts.quick.notify({
