@@ -3,6 +3,7 @@
  * know. Pure (no Node imports at load): the loop input's validation, which runs in the workflow
  * sandbox, refuses secret-named `suite.env` entries with the same declaration.
  */
+import type { ProbesConfig } from './config/types';
 
 /**
  * Names whose values are secrets: environment variables (`E2E_TOKEN`, `DB_PASS`, `SSH_KEY`,
@@ -25,6 +26,11 @@ export function isSecretName(name: string): boolean {
  * is a token, every later output of every loop masks its value.
  */
 const namedSecretEnv = new Set<string>();
+
+/** The variables a loop's input names as holding secrets. */
+export function secretEnvOf(probes: ProbesConfig, webhookUrlEnv: string | null = null): string[] {
+  return [probes.jwt?.tokenEnv, probes.websocket?.tokenEnv, webhookUrlEnv].filter((n): n is string => Boolean(n));
+}
 
 export function rememberSecretEnv(names: Iterable<string | null | undefined>): void {
   for (const name of names) if (name) namedSecretEnv.add(name);

@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { ProbesConfig } from '../config/types';
 import { runProbes } from '../diagnosis/probes';
 import { LoopError } from '../errors';
-import { rememberSecretEnv, secretEnvNames } from '../secrets';
+import { rememberSecretEnv, secretEnvNames, secretEnvOf } from '../secrets';
 import type { CycleDiagnosis, DiagnoseJob, ThreadReply } from './diagnose-thread';
 import { cycleDir } from './paths';
 
@@ -84,7 +84,7 @@ export async function digestInThread(job: DiagnoseJob, signal: AbortSignal, onTi
 
 export async function diagnoseIn(reportsDir: string, input: DiagnoseInput): Promise<CycleDiagnosis> {
   const ctx = Context.current();
-  rememberSecretEnv([input.probes.jwt?.tokenEnv, input.probes.websocket?.tokenEnv]);
+  rememberSecretEnv(secretEnvOf(input.probes));
   const hasProbes = Boolean(input.probes.websocket || input.probes.jwt || input.probes.http);
   const probes = hasProbes ? await runProbes(input.probes, process.env, { signal: ctx.cancellationSignal }) : undefined;
   const dir = cycleDir(reportsDir, ctx.info.workflowExecution!.workflowId, input.cycle);

@@ -7,11 +7,14 @@ import { durationMs } from '../config';
 import { readJUnitFiles } from '../diagnosis/junit';
 import { FailureType, LoopError } from '../errors';
 import { logTail, runCommand } from '../process';
+import { rememberSecretEnv } from '../secrets';
 import { cycleDir } from './paths';
 
 export interface SuiteRunInput {
   suite: SuiteConfig;
   cycle: number;
+  /** Variables the loop names as secrets (tokenEnv, webhookUrlEnv): masked in the suite's output too. */
+  secretEnv?: string[];
 }
 
 export interface SuiteRun {
@@ -25,6 +28,7 @@ export interface SuiteRun {
 export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Promise<SuiteRun> {
   const ctx = Context.current();
   const { suite, cycle } = input;
+  rememberSecretEnv(input.secretEnv ?? []);
   const cwd = resolve(suite.cwd);
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
     throw new LoopError(FailureType.SuiteNotRunnable, `suite.cwd: folder ${cwd} does not exist`);

@@ -22,6 +22,7 @@ import {
 import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, parseLoopConfig, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import { secretEnvOf } from '../secrets';
 import * as messages from './messages';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
@@ -360,7 +361,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       const cycle = current();
       retestAsked = null;
       setPhase('testing');
-      const run = await acts.suite.runSuite({ suite: config.suite, cycle: cycle.cycle });
+      const run = await acts.suite.runSuite({ suite: config.suite, cycle: cycle.cycle, secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv) });
       cycle.outputPath = run.outputPath;
       setPhase('diagnosing');
       const d = await acts.quick.diagnose({

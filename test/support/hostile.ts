@@ -16,20 +16,28 @@ export function hostileText(unit: string, bytes: number): string {
   return unit.repeat(Math.ceil(bytes / unit.length)).slice(0, bytes);
 }
 
-/** Median milliseconds of one call of `fn`, each sample repeated until it takes at least 20 ms. */
-export function timePerCall(fn: () => void, samples = 5): number {
-  let reps = 1;
-  for (;;) {
+/** Repetitions of `fn` that take at least 20 ms, so a sample is above the timer's noise. */
+function repsFor(fn: () => void): number {
+  for (let reps = 1; ; reps *= 2) {
     const t = performance.now();
     for (let i = 0; i < reps; i++) fn();
-    if (performance.now() - t >= 20) break;
-    reps *= 2;
+    if (performance.now() - t >= 20) return reps;
   }
-  const times: number[] = [];
+}
+
+/**
+ * Milliseconds of one call of `small` and of `large`, sampled alternately (so a busy machine slows
+ * both alike) and the fastest sample of each kept: the least disturbed by other processes and GC.
+ */
+export function timePair(small: () => void, large: () => void, samples = 7): { smallMs: number; largeMs: number } {
+  const reps = [repsFor(small), repsFor(large)];
+  const best = [Infinity, Infinity];
   for (let s = 0; s < samples; s++) {
-    const t = performance.now();
-    for (let i = 0; i < reps; i++) fn();
-    times.push((performance.now() - t) / reps);
+    [small, large].forEach((fn, k) => {
+      const t = performance.now();
+      for (let i = 0; i < reps[k]; i++) fn();
+      best[k] = Math.min(best[k], (performance.now() - t) / reps[k]);
+    });
   }
-  return times.sort((a, b) => a - b)[Math.floor(samples / 2)];
+  return { smallMs: best[0], largeMs: best[1] };
 }
