@@ -1,24 +1,29 @@
 /** The one place where plain errors become typed Temporal failures, and where everything leaving an activity is redacted. */
 import { ApplicationFailure } from '@temporalio/common';
 import { LoopError, NON_RETRYABLE_TYPES } from '../errors';
-import { redact, redactDeep } from '../diagnosis/redact';
+import { clipText, redact, redactDeep } from '../diagnosis/redact';
+
+/** A failure's message and stack enter history: clipped (before redaction) to this. */
+const MAX_FAILURE_TEXT = 4000;
+
+const clean = (text: string) => redact(clipText(text, MAX_FAILURE_TEXT, '…'));
 
 /**
  * Turns a LoopError into an ApplicationFailure of its type; any other error keeps its class (so
- * retries and cancellation work as before) with its message, stack and causes redacted: a
- * library's error can quote what a suite printed.
+ * retries and cancellation work as before) with its message, stack and causes clipped and
+ * redacted: a library's error can quote what a suite printed.
  */
 export function toFailure(err: unknown): unknown {
   if (err instanceof LoopError) {
     return ApplicationFailure.create({
       type: err.type,
-      message: redact(err.message),
+      message: clean(err.message),
       nonRetryable: NON_RETRYABLE_TYPES.includes(err.type),
     });
   }
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    e.message = redact(e.message);
-    if (e.stack) e.stack = redact(e.stack);
+    e.message = clean(e.message);
+    if (e.stack) e.stack = clean(e.stack);
   }
   return err;
 }

@@ -125,13 +125,15 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 
 /**
  * Redacts every string in a JSON-like value (returns a copy). A string under a secret-named key
- * (`token`, `clientSecret`, not `tokenEnv`) is masked as a whole.
+ * (`token`, `clientSecret`, not `tokenEnv`) is masked as a whole. With `maxText`, longer strings are
+ * clipped first (so the patterns never see more than that).
  */
-export function redactDeep<T>(value: T, secrets: readonly string[] = []): T {
+export function redactDeep<T>(value: T, secrets: readonly string[] = [], maxText = Infinity): T {
   const redactText = redactor(secrets);
   const visit = (v: unknown, key: string | null): unknown => {
     if (typeof v === 'string') {
-      return key !== null && v.length > 0 && isSecretName(key) ? maskValue(v) : redactText(v);
+      if (key !== null && v.length > 0 && isSecretName(key)) return maskValue(v);
+      return redactText(v.length > maxText ? clipText(v, maxText, '…') : v);
     }
     if (Array.isArray(v)) return v.map((item) => visit(item, null));
     if (v !== null && typeof v === 'object') {

@@ -49,6 +49,8 @@ export interface NotifyResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** What is sent (the report in the webhook payload and on the command's stdin) is clipped to this; the full report stays at reportPath. */
+const MAX_TEXT = 40_000;
 /** Slack refuses a section whose text is longer. */
 const SLACK_SECTION_LIMIT = 3000;
 /** Shell exit codes for "not executable" and "not found": the command itself is wrong. */
@@ -56,7 +58,7 @@ const CANNOT_RUN = new Set([126, 127]);
 
 export async function notify(target: NotifyTarget, message: Notification, opts: NotifyOptions): Promise<NotifyResult> {
   const started = Date.now();
-  const safe = redactDeep(message, target.webhookUrl ? [target.webhookUrl] : []);
+  const safe = redactDeep(message, target.webhookUrl ? [target.webhookUrl] : [], MAX_TEXT);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const [webhook, command] = await Promise.allSettled([
     target.webhookUrl ? postWebhook(target.webhookUrl, target.webhookField ?? 'handoff.webhookUrl', safe, opts.signal, timeoutMs) : null,
