@@ -22,8 +22,12 @@ export function toFailure(err: unknown): unknown {
     });
   }
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    e.message = clean(e.message);
-    if (e.stack) e.stack = clean(e.stack);
+    try {
+      e.message = clean(e.message);
+      if (e.stack) e.stack = clean(e.stack);
+    } catch {
+      // A read-only message (DOMException's AbortError, TimeoutError) is the platform's own words.
+    }
   }
   return err;
 }
