@@ -115,6 +115,7 @@ async function main() {
     for (const [p, ms] of byPhase) console.log(latencyLine(`while the hostile loop is ${p}`, ms));
     console.log(latencyLine('overall', [...byPhase.values()].flat()));
     for (const h of [...ordinary, hostile]) await h.cancel().catch(() => undefined);
+    await Promise.all([...ordinary, hostile].map((h) => h.result().catch(() => undefined)));
   } finally {
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
