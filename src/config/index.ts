@@ -3,7 +3,7 @@
  * Web UI fails the loop at once) and by the CLI (bad input never reaches Temporal).
  */
 import { msToNumber } from '@temporalio/common/lib/time';
-import { SECRET_NAME } from '../secrets';
+import { SECRET_NAME, SECRET_VALUE } from '../secrets';
 import type { DeployConfig, LoopConfig, ProbesConfig } from './types';
 
 export * from './types';
@@ -98,9 +98,7 @@ function int(obj: Json, key: string, path: string, fallback: number, min: number
   return v;
 }
 
-/** Names and values that are secrets: they would be stored in workflow history with the input. */
-const SECRET_VALUE = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}/;
-
+/** Refuses names and values that are secrets (src/secrets.ts): they would be stored in workflow history with the input. */
 function envMap(obj: Json, key: string, path: string): Record<string, string> {
   const m = section(obj, key, path);
   for (const [k, v] of Object.entries(m)) {

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { clipText, fingerprintToken, formatFingerprint, redact, redactDeep, REDACTED } from '../../src/diagnosis/redact';
-import { isSecretName, rememberSecretEnv } from '../../src/secrets';
+import { isSecretName, rememberSecretEnv, SECRET_VALUE } from '../../src/secrets';
 import { HOSTILE_SHAPES, hostileText, timePair } from '../support/hostile';
 import { makeJwt } from './helpers';
 
@@ -110,6 +110,15 @@ describe('redaction time', () => {
       assert.ok(ratio < 24, `320 KB took ${ratio.toFixed(1)}x the time of 40 KB`);
     });
   }
+
+  it('and so does the check that refuses secret values in the loop input (it runs in the workflow)', () => {
+    for (const [name, unit] of Object.entries(HOSTILE_SHAPES)) {
+      const small = hostileText(unit, 40_000);
+      const large = hostileText(unit, 320_000);
+      const { smallMs, largeMs } = timePair(() => SECRET_VALUE.test(small), () => SECRET_VALUE.test(large));
+      assert.ok(largeMs / smallMs < 24, `${name}: 320 KB took ${(largeMs / smallMs).toFixed(1)}x the time of 40 KB`);
+    }
+  });
 });
 
 describe('clipText', () => {
