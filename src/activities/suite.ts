@@ -11,6 +11,7 @@ import { durationMs } from '../config';
 import { readJUnitFiles } from '../diagnosis/junit';
 import { FailureType, LoopError } from '../errors';
 import { logTail, runCommand } from '../process';
+import { rememberSecretEnv } from '../secrets';
 import { cycleDir, cycleWorkDir } from './paths';
 
 /** The most $FAILED_TESTS carries; longer lists mean no rerun. */
@@ -19,6 +20,8 @@ const MAX_FAILED_TESTS_BYTES = 64 * 1024;
 export interface SuiteRunInput {
   suite: SuiteConfig;
   cycle: number;
+  /** Variables the loop names as secrets (tokenEnv, webhookUrlEnv): masked in the suite's output too. */
+  secretEnv?: string[];
 }
 
 export interface SuiteRun {
@@ -32,6 +35,7 @@ export interface SuiteRun {
 export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Promise<SuiteRun> {
   const ctx = Context.current();
   const { suite, cycle } = input;
+  rememberSecretEnv(input.secretEnv ?? []);
   const cwd = resolve(suite.cwd);
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
     throw new LoopError(FailureType.SuiteNotRunnable, `suite.cwd: folder ${cwd} does not exist`);

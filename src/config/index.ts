@@ -3,6 +3,7 @@
  * Web UI fails the loop at once) and by the CLI (bad input never reaches Temporal).
  */
 import { msToNumber } from '@temporalio/common/lib/time';
+import { SECRET_NAME, SECRET_VALUE } from '../secrets';
 import type { DeployConfig, LoopConfig, ProbesConfig } from './types';
 
 export * from './types';
@@ -97,10 +98,7 @@ function int(obj: Json, key: string, path: string, fallback: number, min: number
   return v;
 }
 
-/** Names and values that are secrets: they would be stored in workflow history with the input. */
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY/i;
-const SECRET_VALUE = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}/;
-
+/** Refuses names and values that are secrets (src/secrets.ts): they would be stored in workflow history with the input. */
 function envMap(obj: Json, key: string, path: string): Record<string, string> {
   const m = section(obj, key, path);
   for (const [k, v] of Object.entries(m)) {
@@ -219,7 +217,7 @@ export function parseLoopConfig(input: unknown): LoopConfig {
   const verify = section(input, 'verify', 'verify');
   rejectUnknown(verify, 'verify', ['url', 'expectStatus', 'timeout', 'interval']);
   const handoff = section(input, 'handoff', 'handoff');
-  rejectUnknown(handoff, 'handoff', ['webhookUrl', 'command', 'remindEvery']);
+  rejectUnknown(handoff, 'handoff', ['webhookUrl', 'webhookUrlEnv', 'command', 'remindEvery']);
   const infra = section(input, 'infra', 'infra');
   rejectUnknown(infra, 'infra', ['recheckEvery', 'giveUpAfter']);
 
@@ -244,6 +242,7 @@ export function parseLoopConfig(input: unknown): LoopConfig {
     probes: parseProbes(input, verifyUrl),
     handoff: {
       webhookUrl: url(handoff, 'webhookUrl', 'handoff.webhookUrl', ['http', 'https']),
+      webhookUrlEnv: envName(handoff, 'webhookUrlEnv', 'handoff.webhookUrlEnv'),
       command: str(handoff, 'command', 'handoff.command', null),
       remindEvery: duration(handoff, 'remindEvery', 'handoff.remindEvery', '4h'),
     },

@@ -61,6 +61,8 @@ export interface ProbesConfig {
 
 export interface HandoffConfig {
   webhookUrl: string | null;
+  /** Name of the worker's environment variable holding the webhook URL, so the URL stays out of history; wins over webhookUrl. */
+  webhookUrlEnv: string | null;
   command: string | null;
   remindEvery: string;
 }

@@ -22,6 +22,7 @@ import {
 import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, parseLoopConfig, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import { secretEnvOf } from '../secrets';
 import * as messages from './messages';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
@@ -192,7 +193,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
 
   /** Tells a team, when the loop is configured to; a notification that cannot be sent never stops the loop. */
   const notify = async (audience: 'fix-team' | 'infra-team', headline: string, reminder = false) => {
-    if (!config.handoff.webhookUrl && !config.handoff.command) return;
+    if (!config.handoff.webhookUrl && !config.handoff.webhookUrlEnv && !config.handoff.command) return;
     const cycle = current();
     try {
       await acts.quick.notify({
@@ -360,7 +361,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
       const cycle = current();
       retestAsked = null;
       setPhase('testing');
-      const run = await acts.suite.runSuite({ suite: config.suite, cycle: cycle.cycle });
+      const run = await acts.suite.runSuite({ suite: config.suite, cycle: cycle.cycle, secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv) });
       cycle.outputPath = run.outputPath;
       setPhase('diagnosing');
       const d = await acts.quick.diagnose({
