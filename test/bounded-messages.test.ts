@@ -11,7 +11,7 @@ import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import type { LoopStatus } from '../src/workflows/state';
 import { deployCommand, deploys, loopInput, stagingDir } from './support/loop-input';
-import { eventually, TDL, workerPerTest } from './support/temporal';
+import { eventually, phaseIs, TDL, workerPerTest } from './support/temporal';
 
 const KB = 1024;
 const MB_SUMMARY = 'a long summary, pasted with its whole build log. '.repeat(25_000); // ~1.2 MB
@@ -48,7 +48,7 @@ describe('bounded fix messages on a real Temporal server', function () {
   it('refuses a commit that could never deploy: tdl fix exits 1 with the reason, the update is rejected, the signal ignored', async function () {
     const staging = stagingDir();
     const handle = await start(loopInput(staging));
-    await eventually(async () => ((await handle.query(messages.status)).phase === 'awaiting-fix' ? true : undefined), 'awaiting-fix');
+    await phaseIs(handle, 'awaiting-fix');
 
     const cli = await tdl(env().address, 'fix', handle.workflowId, '--commit', 'abc def');
     assert.equal(cli.code, 1, cli.stderr);
@@ -83,7 +83,7 @@ describe('bounded fix messages on a real Temporal server', function () {
     const staging = stagingDir();
     const deploy = `case "$COMMIT" in broken*) echo "build failed for $COMMIT" >&2; exit 3;; esac; ${deployCommand(staging)}`;
     const handle = await start(loopInput(staging, { deploy: { kind: 'command', command: deploy, timeout: '1m' } }));
-    await eventually(async () => ((await handle.query(messages.status)).phase === 'awaiting-fix' ? true : undefined), 'awaiting-fix');
+    await phaseIs(handle, 'awaiting-fix');
 
     await handle.signal(messages.retest, { reason: MB_SUMMARY });
     await eventually(async () => {
