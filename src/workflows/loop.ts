@@ -27,7 +27,7 @@ import { renderCurrentDetails, renderLoopReport } from './report';
 import {
   FINAL_PHASES,
   boundStatus,
-  boundedText,
+  boundedReason,
   initialStatus,
   startCycle,
   nextAfterDiagnosis,
@@ -71,8 +71,8 @@ function failureType(err: unknown): string | null {
 
 /** Bounded: it goes into the status, notifications and the loop's own failure. */
 function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return boundedText(err.cause.message);
-  return boundedText(err instanceof Error ? err.message : String(err));
+  if (err instanceof ActivityFailure && err.cause) return boundedReason(err.cause.message);
+  return boundedReason(err instanceof Error ? err.message : String(err));
 }
 
 const retry = { nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] };
@@ -207,7 +207,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         workflowId: workflowInfo().workflowId,
         cycle: cycle.cycle,
         phase: status.phase,
-        headline: boundedText(reminder ? `Reminder: ${headline}` : headline),
+        headline: boundedReason(reminder ? `Reminder: ${headline}` : headline),
         reportPath: cycle.reportPath,
       });
     } catch (err) {

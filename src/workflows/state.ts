@@ -201,7 +201,7 @@ export function nextAfterFailedVerify(verify: VerifyRecord, rollback: RollbackRe
 /** Root causes of a cycle, one line each, for summaries and notifications. */
 export function describeRootCauses(rootCauses: RootCause[]): string {
   if (rootCauses.length === 0) return 'no failures';
-  return boundedText(rootCauses.map((r) => `${r.count} × ${r.category}: ${r.summary}`).join('; '));
+  return boundedReason(rootCauses.map((r) => `${r.count} × ${r.category}: ${r.summary}`).join('; '));
 }
 
 /**
@@ -218,6 +218,8 @@ export const STATUS_LIMITS = {
   evidenceLine: 300,
   /** Paths, revision names. */
   name: 500,
+  /** A compacted cycle's outcome. */
+  compactOutcome: 200,
   /** Cycles kept in full, then compacted; older ones are only counted in earlierCycles. */
   fullCycles: 5,
   compactCycles: 45,
@@ -226,7 +228,7 @@ export const STATUS_LIMITS = {
 const L = STATUS_LIMITS;
 const clip = (text: string, max: number) => clipText(text, max, '…');
 /** A reason, outcome or failure message as the status keeps it. */
-export const boundedText = (text: string) => clip(text, L.text);
+export const boundedReason = (text: string) => clip(text, L.text);
 const clipOrNull = (text: string | null, max: number) => (text === null ? null : clip(text, max));
 
 function boundRootCauses(rootCauses: RootCause[], compact = false): RootCause[] {
@@ -247,11 +249,12 @@ function boundFix(fix: FixRecord | null, compact = false): void {
 }
 
 /** Bounds a cycle's free text in place; `compact` keeps only its gist. */
-export function boundCycle(c: CycleRecord, compact = false): void {
+function boundCycle(c: CycleRecord, compact = false): void {
   c.rootCauses = boundRootCauses(c.rootCauses, compact);
   c.reportPath = clipOrNull(c.reportPath, L.name);
-  c.outcome = clipOrNull(c.outcome, compact ? 200 : L.text);
+  c.outcome = clipOrNull(c.outcome, compact ? L.compactOutcome : L.text);
   if (compact) {
+    // A copy: a fix still pending many cycles later is the same object, and keeps its summary there.
     if (c.fix) c.fix = { ...c.fix };
     boundFix(c.fix, true);
     Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, compacted: true });
