@@ -1,6 +1,7 @@
 /**
  * One real Temporal dev server for the whole test run (the pinned Temporal CLI, started by the SDK's
- * testing package on free loopback ports), and workers on unique task queues.
+ * testing package on free loopback ports), the time-skipping test server for suites of long waits,
+ * and workers on unique task queues.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
