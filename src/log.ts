@@ -1,6 +1,7 @@
 /**
- * Structured logs: one JSON object a line on stderr, every line redacted. The worker's Temporal
- * runtime logs through the same function, so activity and workflow logs are redacted too.
+ * Structured logs: one JSON object a line on stderr, every line redacted (the worker's own secrets
+ * included, see src/secrets.ts). The worker's Temporal runtime logs through the same function, so
+ * activity and workflow logs are redacted too.
  */
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { redactDeep } from './diagnosis/redact';
@@ -8,11 +9,13 @@ import { redactDeep } from './diagnosis/redact';
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 const LEVELS: Level[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+/** A log line's strings are clipped to this before redaction: an error quoting 8 MB of output stays one readable line. */
+const MAX_LOG_TEXT = 8192;
 let threshold: Level = 'INFO';
 
 export function writeLog(level: Level, message: string, meta: Record<string, unknown> = {}): void {
   if (LEVELS.indexOf(level) < LEVELS.indexOf(threshold)) return;
-  const line = redactDeep({ time: new Date().toISOString(), level: level.toLowerCase(), message, ...meta });
+  const line = redactDeep({ time: new Date().toISOString(), level: level.toLowerCase(), message, ...meta }, [], MAX_LOG_TEXT);
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { CommandPolicy } from './policy';
+import { maxOutputBytes } from './process';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 /** Built by scripts/bundle-workflows.ts at `npm run build`. */
@@ -32,6 +33,7 @@ export function defaultReportsDir(): string {
 }
 
 export async function createLoopWorker(opts: LoopWorkerOptions): Promise<Worker> {
+  maxOutputBytes(); // a malformed TDL_MAX_OUTPUT_BYTES stops the worker at start, not each command
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',

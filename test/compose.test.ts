@@ -19,6 +19,8 @@ interface Service {
   volumes?: unknown[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  user?: string;
+  security_opt?: string[];
 }
 
 describe('docker-compose.yml', function () {
@@ -38,6 +40,8 @@ describe('docker-compose.yml', function () {
     assert.equal(worker.environment!.TEMPORAL_ADDRESS, 'temporal:7233');
     assert.equal(worker.environment!.TDL_REPORTS_DIR, '/reports');
     assert.equal(worker.depends_on!.temporal.condition, 'service_healthy');
+    assert.equal(worker.user, undefined, "the worker keeps the image's unprivileged user");
+    assert.deepEqual(worker.security_opt, ['no-new-privileges:true']);
     assert.ok('reports' in volumes && 'temporal-data' in volumes);
   });
 
@@ -46,6 +50,10 @@ describe('docker-compose.yml', function () {
     assert.match(dockerfile, /^FROM node:20/m);
     assert.match(dockerfile, /RUN npm ci/);
     assert.match(dockerfile, /ENTRYPOINT \["node", "\/app\/bin\/tdl\.js"\]/);
+    // Loops started by anyone run their commands in this container: never as root.
+    const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
+    assert.equal(users.at(-1), 'node', 'the last USER is the unprivileged node user');
+    assert.match(dockerfile, /chown node:node \/reports/, 'the reports volume is writable by that user');
     const ignored = readFileSync(resolve(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const local of ['node_modules', 'dist', '.tools', '.data']) assert.ok(ignored.includes(local), `${local} stays out of the image`);
   });

@@ -4,19 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
-import type { LoopStatus, Phase } from '../src/workflows/state';
 import { deployCommand, deploys, loopInput, stagingDir, startHealthServer } from './support/loop-input';
-import { eventually, workerPerTest } from './support/temporal';
-
-async function phaseIs(handle: WorkflowHandle, phase: Phase): Promise<LoopStatus> {
-  return eventually(async () => {
-    const s = await handle.query(messages.status);
-    return s.phase === phase ? s : undefined;
-  }, `phase ${phase}`);
-}
+import { eventually, phaseIs, workerPerTest } from './support/temporal';
 
 describe('testDeployLoop on a real Temporal server', function () {
   const { start } = workerPerTest();

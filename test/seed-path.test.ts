@@ -7,19 +7,18 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { grpc } from 'google-gax';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
-import type { LoopStatus, Phase } from '../src/workflows/state';
 import { DB_INIT_FAILURE, startCloudRunStandIn, type CloudRunStandIn } from './support/cloud-run-stand-in';
 import { E2E_SUITE, stagingDir } from './support/loop-input';
-import { eventually, killHard, spawnWorker, tempDir, testEnv, workerPerTest } from './support/temporal';
+import { eventually, killHard, phaseIs, spawnWorker, startTimeSkippingServer, tempDir, testEnv, workerPerTest } from './support/temporal';
+import { startWebhookReceiver } from './support/webhook';
 
 const SERVICE = 'projects/p/locations/us-central1/services/netra-backend-staging';
 const FIX = '176ad633b';
@@ -44,14 +43,6 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function body(req: IncomingMessage): Promise<string> {
-  return new Promise((r) => {
-    let text = '';
-    req.on('data', (chunk) => (text += chunk));
-    req.on('end', () => r(text));
-  });
-}
-
 /** A Cloud Run stand-in, a staging health endpoint that follows its traffic, and a webhook receiver. */
 async function startStaging(pollsToComplete = 1): Promise<Staging> {
   const standIn = await startCloudRunStandIn({ pollsToComplete });
@@ -61,10 +52,7 @@ async function startStaging(pollsToComplete = 1): Promise<Staging> {
     res.writeHead(s.databaseDown ? 503 : 200, { 'content-type': 'text/plain' });
     res.end(s.databaseDown ? `Service Unavailable: ${DB_INIT_FAILURE}` : 'ok');
   });
-  const hooks = createServer(async (req, res) => {
-    s.webhooks.push(JSON.parse(await body(req)) as Record<string, unknown>);
-    res.writeHead(200).end('ok');
-  });
+  const hooks = await startWebhookReceiver();
   const s: Staging = {
     dir,
     standIn,
@@ -72,12 +60,12 @@ async function startStaging(pollsToComplete = 1): Promise<Staging> {
     healthUrl: `${await listen(health)}/health`,
     databaseDown: false,
     breakDatabaseOnFix: false,
-    webhooks: [],
-    webhookUrl: `${await listen(hooks)}/slack`,
+    webhooks: hooks.received,
+    webhookUrl: hooks.url,
     close: async () => {
       await standIn.close();
       await new Promise((r) => health.close(r));
-      await new Promise((r) => hooks.close(r));
+      await hooks.close();
     },
   };
   // The suite passes once the fix's revision serves (the scripted suite reads this marker).
@@ -107,18 +95,11 @@ function loopInput(s: Staging, infra: Record<string, string>, remindEvery = '4h'
       endpoint: s.standIn.endpoint,
       timeout: '1m',
     },
-    verify: { url: s.healthUrl, expectStatus: 200, timeout: '2s', interval: '500ms' },
+    verify: { url: s.healthUrl, expectStatus: 200, timeout: '2s', interval: '1s' },
     handoff: { webhookUrl: s.webhookUrl, remindEvery },
     infra,
     maxCycles: 3,
   };
-}
-
-function phaseIs(handle: WorkflowHandle, phase: Phase): Promise<LoopStatus> {
-  return eventually(async () => {
-    const st = await handle.query(messages.status);
-    return st.phase === phase ? st : undefined;
-  }, `phase ${phase}`);
 }
 
 describe("the seed's path: deploy, 503, rollback, blocked-infra, redeploy, green", function () {
@@ -173,28 +154,6 @@ describe("the seed's path: deploy, 503, rollback, blocked-infra, redeploy, green
     assert.equal(typeof (s.webhooks[0] as { report?: unknown }).report, 'string');
   });
 
-  it('rechecks health on a durable timer when a revision cannot start its database, and redeploys when it is back', async function () {
-    s.standIn.failNextRevision(DB_INIT_FAILURE);
-    s.databaseDown = true;
-    const handle = await start(loopInput(s, { recheckEvery: '1s', giveUpAfter: '1h' }, '2s'));
-    await phaseIs(handle, 'awaiting-fix');
-    await handle.signal(messages.fixCommitted, { commit: FIX });
-    const blocked = await phaseIs(handle, 'blocked-infra');
-    assert.match(blocked.reason!, /failed on infrastructure: .*Database initialization failed/);
-    await eventually(async () => ((await handle.query(messages.status)).cycles[0].infra!.rechecks >= 2 ? true : undefined), 'two rechecks');
-    await eventually(async () => (s.webhooks.some((h) => /^Reminder: /.test(String(h.text))) ? true : undefined), 'a reminder');
-
-    s.databaseDown = false;
-    const result: LoopResult = await handle.result();
-    assert.equal(result.phase, 'passed');
-    const final = await handle.query(messages.status);
-    assert.equal(final.cycles[0].infra!.restoredBy, 'recheck');
-    assert.equal(s.standIn.revisionsOf(SERVICE).length, 3, 'the original, the one that failed to start, and a fresh one');
-    const infraNotes = s.webhooks.filter((h) => h.audience === 'infra-team').map((h) => String(h.text));
-    assert.match(infraNotes[0], /staging infrastructure is down/);
-    assert.match(infraNotes[1], /^Reminder: .*still blocked on infrastructure/, 'the infrastructure team was reminded');
-  });
-
   it('ends with a clear message on a permanent API error, without a retry storm', async function () {
     s.standIn.failNextCalls('GetService', grpc.status.PERMISSION_DENIED, 100, 'Permission run.services.get denied');
     const handle = await start(loopInput(s, {}));
@@ -211,6 +170,47 @@ describe("the seed's path: deploy, 503, rollback, blocked-infra, redeploy, green
     assert.equal(s.standIn.calls.UpdateService, 0);
     const final = await handle.query(messages.status);
     assert.equal(final.phase, 'gave-up');
+  });
+});
+
+describe("the seed's path on the time-skipping server: the durable timers of blocked-infra", function () {
+  let s: Staging;
+  const { start, env } = workerPerTest(startTimeSkippingServer);
+
+  beforeEach(async function () {
+    s = await startStaging();
+  });
+  afterEach(async function () {
+    await s.close();
+  });
+
+  it('rechecks health on a durable timer when a revision cannot start its database, and redeploys when it is back', async function () {
+    s.standIn.failNextRevision(DB_INIT_FAILURE);
+    s.databaseDown = true;
+    const handle = await start(loopInput(s, { recheckEvery: '5m', giveUpAfter: '24h' }, '1h'));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.signal(messages.fixCommitted, { commit: FIX });
+    const blocked = await phaseIs(handle, 'blocked-infra');
+    assert.match(blocked.reason!, /failed on infrastructure: .*Database initialization failed/);
+    // Time stands still until the test moves it: an hour and a bit, twelve rechecks and a reminder.
+    await env().sleep('61m');
+    const waited = await eventually(async () => {
+      const st = await handle.query(messages.status);
+      return st.cycles[0].infra!.rechecks >= 12 && s.webhooks.some((h) => /^Reminder: /.test(String(h.text))) ? st : undefined;
+    }, 'twelve rechecks and a reminder');
+    assert.equal(waited.phase, 'blocked-infra');
+
+    s.databaseDown = false;
+    const result: LoopResult = await handle.result(); // time runs on to the next recheck
+    assert.equal(result.phase, 'passed');
+    const final = await handle.query(messages.status);
+    assert.equal(final.cycles[0].infra!.restoredBy, 'recheck');
+    assert.equal(final.cycles[0].infra!.rechecks, 13);
+    assert.equal(s.standIn.revisionsOf(SERVICE).length, 3, 'the original, the one that failed to start, and a fresh one');
+    const infraNotes = s.webhooks.filter((h) => h.audience === 'infra-team').map((h) => String(h.text));
+    assert.match(infraNotes[0], /staging infrastructure is down/);
+    assert.match(infraNotes[1], /^Reminder: .*still blocked on infrastructure/, 'the infrastructure team was reminded');
+    assert.equal(infraNotes.length, 2, 'reminded once in the hour');
   });
 });
 

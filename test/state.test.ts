@@ -1,6 +1,21 @@
 /** The loop's decisions, without Temporal. */
 import assert from 'node:assert/strict';
-import { looksLikeInfrastructure, nextAfterDiagnosis, nextAfterFailedVerify, type VerifyRecord } from '../src/workflows/state';
+import { boundedText, commitProblem, fixProblem, MESSAGE_LIMITS } from '../src/workflows/messages';
+import { renderLoopReport } from '../src/workflows/report';
+import {
+  boundStatus,
+  initialStatus,
+  looksLikeInfrastructure,
+  nextAfterDiagnosis,
+  nextAfterFailedVerify,
+  startCycle,
+  STATUS_LIMITS,
+  type CycleRecord,
+  type FixRecord,
+  type LoopStatus,
+  type RootCause,
+  type VerifyRecord,
+} from '../src/workflows/state';
 
 const verify = (lastStatus: number | null, evidence: string[] = []): VerifyRecord => ({ healthy: false, attempts: 3, lastStatus, durationMs: 30_000, evidence });
 
@@ -29,5 +44,135 @@ describe('what comes next', function () {
     assert.ok(looksLikeInfrastructure(verify(500)));
     assert.ok(looksLikeInfrastructure(verify(409, ['HTTP 409: Database initialization failed: Failed to create tables'])));
     assert.ok(!looksLikeInfrastructure(verify(401, ['HTTP 401: Token validation failed'])));
+  });
+});
+
+describe('the status stays bounded', function () {
+  // Texts far over every limit, with characters that take two bytes in UTF-8 or in JSON.
+  const huge = (n: number) => 'é"| '.repeat(Math.ceil(n / 4)).slice(0, n);
+  const HUGE = huge(1_200_000);
+  const KB = 1024;
+
+  /** Fills a cycle the way the workflow does, with everything at its worst. */
+  function worstCycle(s: LoopStatus, c: CycleRecord): void {
+    const fix: FixRecord = { commit: 'f'.repeat(400), summary: HUGE, author: HUGE, receivedAt: c.startedAt, via: 'signal' };
+    const rootCauses: RootCause[] = Array.from({ length: 30 }, (_, i) => ({
+      category: i % 2 ? 'websocket-handshake' : 'service-unavailable',
+      count: 24,
+      summary: HUGE,
+      hypothesis: HUGE,
+    }));
+    Object.assign(c, {
+      tests: { total: 10_000, passed: 1, failed: 9_999, errored: 0, skipped: 0, flaky: 0, durationMs: 3_600_000 },
+      verdict: 'mixed',
+      rootCauses,
+      reportPath: HUGE,
+      outputPath: HUGE,
+      fix,
+      deploy: { commit: HUGE, kind: 'cloud-run', revision: HUGE, previousRevision: HUGE, alreadyServing: false, durationMs: 1, logPath: HUGE, error: HUGE },
+      verify: { healthy: false, attempts: 500, lastStatus: 503, durationMs: 1, evidence: Array.from({ length: 100 }, () => HUGE) },
+      rollback: { revision: HUGE, from: HUGE, healthyAfter: false },
+      infra: { since: c.startedAt, reason: HUGE, restoredAt: null, restoredBy: null, rechecks: 3 },
+      outcome: HUGE,
+    });
+    s.lastRun = c.tests;
+    s.rootCauses = rootCauses;
+    s.pendingFix = { ...fix };
+    s.reason = HUGE;
+  }
+
+  it('keeps status and report far under the 2 MB payload limit after 1000 cycles of the worst', function () {
+    const s = initialStatus('netra-staging', 1000, new Date('2026-11-26T12:00:00Z'));
+    for (let i = 0; i < 1000; i++) {
+      worstCycle(s, startCycle(s, new Date(Date.UTC(2026, 10, 26, 12, i))));
+      boundStatus(s); // as every phase change does
+    }
+    const statusBytes = Buffer.byteLength(JSON.stringify(s));
+    const reportBytes = Buffer.byteLength(renderLoopReport(s));
+    console.log(`      status ${(statusBytes / KB).toFixed(0)} KB, report ${(reportBytes / KB).toFixed(0)} KB`);
+    assert.ok(statusBytes < 512 * KB, `status is ${statusBytes} bytes`);
+    assert.ok(reportBytes < 512 * KB, `report is ${reportBytes} bytes`);
+    assert.ok(statusBytes > 100 * KB, 'the worst case really is big (the test measures something)');
+
+    assert.equal(s.cycle, 1000);
+    assert.equal(s.cycles.length, STATUS_LIMITS.fullCycles + STATUS_LIMITS.compactCycles);
+    assert.deepEqual(
+      s.cycles.map((c) => c.cycle),
+      Array.from({ length: s.cycles.length }, (_, i) => 1000 - s.cycles.length + 1 + i),
+      'the newest cycles, in order',
+    );
+    const latest = s.cycles[s.cycles.length - 1];
+    assert.equal(latest.compacted, undefined, 'the latest cycle is kept in full');
+    assert.equal(latest.rootCauses.length, STATUS_LIMITS.rootCauses);
+    assert.match(latest.fix!.summary!, /…$/);
+    assert.ok(latest.fix!.summary!.length <= MESSAGE_LIMITS.summary);
+    assert.equal(latest.verify!.evidence.length, STATUS_LIMITS.evidenceLines);
+    const old = s.cycles[0];
+    assert.equal(old.compacted, true);
+    assert.deepEqual({ verdict: old.verdict, failed: old.tests?.failed, categories: old.rootCauses.map((r) => r.category).slice(0, 2) }, {
+      verdict: 'mixed',
+      failed: 9_999,
+      categories: ['service-unavailable', 'websocket-handshake'],
+    });
+    assert.ok(old.fix!.commit.length <= MESSAGE_LIMITS.commit && old.fix!.summary === null && old.deploy === null);
+    assert.deepEqual(s.earlierCycles, {
+      cycles: 1000 - s.cycles.length,
+      verdicts: { mixed: 1000 - s.cycles.length },
+      categories: { 'service-unavailable': 24 * 5 * (1000 - s.cycles.length), 'websocket-handshake': 24 * 5 * (1000 - s.cycles.length) },
+      fixes: 1000 - s.cycles.length,
+    });
+    assert.match(renderLoopReport(s), new RegExp(`## The ${1000 - s.cycles.length} earliest cycles`));
+  });
+
+  it('bounds in place: the workflow keeps references to the current cycle, its fix and its block', function () {
+    const s = initialStatus('x', 10, new Date());
+    const c = startCycle(s, new Date());
+    worstCycle(s, c);
+    const fix = s.pendingFix!;
+    const block = c.infra!;
+    boundStatus(s);
+    assert.equal(s.cycles[0], c);
+    assert.equal(s.pendingFix, fix);
+    assert.equal(c.infra, block);
+    assert.ok(block.reason.length <= STATUS_LIMITS.text);
+    const once = JSON.stringify(s);
+    boundStatus(s);
+    assert.equal(JSON.stringify(s), once, 'bounding twice changes nothing');
+  });
+
+  it('takes a status carried from a version without earlierCycles', function () {
+    const s = initialStatus('x', 10, new Date()) as Partial<LoopStatus>;
+    delete s.earlierCycles;
+    boundStatus(s as LoopStatus);
+    assert.equal(s.earlierCycles, null);
+  });
+});
+
+describe('what a fix message may carry', function () {
+  it('a commit SHA or an image tag', function () {
+    for (const ok of ['176ad633b', 'a'.repeat(40), 'v1.2.3', 'release_2026-11-26', 'A'.repeat(128)]) assert.equal(commitProblem(ok), null, ok);
+    assert.equal(commitProblem(' 176ad633b '), null, 'surrounding blanks are trimmed');
+    for (const bad of ['abc def', '-rf', '.hidden', 'a'.repeat(129), 'sha;rm -rf /', 'x/y', 'a:b', '']) {
+      assert.match(commitProblem(bad)!, /^commit: /, JSON.stringify(bad));
+    }
+    assert.match(commitProblem('abc def')!, /"abc def" is not a commit SHA or image tag/);
+    assert.match(commitProblem(undefined)!, /must be a non-empty commit/);
+    assert.ok(commitProblem('x'.repeat(100_000))!.length < 300, 'the reason quotes a long commit only in part');
+  });
+
+  it('summary and author within their limits, said so with the figures', function () {
+    assert.equal(fixProblem({ commit: 'abc', summary: 's'.repeat(MESSAGE_LIMITS.summary), author: 'a'.repeat(MESSAGE_LIMITS.author) }), null);
+    assert.match(fixProblem({ commit: 'abc', summary: 's'.repeat(1_200_000) })!, /^summary: 1200000 characters, at most 2000/);
+    assert.match(fixProblem({ commit: 'abc', author: 'a'.repeat(201) })!, /^author: 201 characters, at most 200/);
+    assert.match(fixProblem({ commit: 'abc', summary: 42 })!, /^summary: must be a string/);
+    assert.match(fixProblem(null)!, /must be an object/);
+  });
+
+  it('a signal cannot be refused: its text is cut, saying so', function () {
+    const cut = boundedText('summary', 'x'.repeat(1_200_000))!;
+    assert.ok(cut.length <= MESSAGE_LIMITS.summary);
+    assert.match(cut, /\[truncated from 1200000 characters\]$/);
+    assert.equal(boundedText('note', 'db migrated'), 'db migrated');
+    assert.equal(boundedText('reason', { not: 'text' }), null);
   });
 });

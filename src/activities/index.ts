@@ -9,7 +9,7 @@ import { deployIn, rollbackTo, type DeployInput, type RollbackInput } from './de
 import { diagnoseIn, type DiagnoseInput } from './diagnose';
 import { typed } from './failures';
 import { notifyTeam, type NotifyInput } from './notify';
-import { loopDir, writeFileAtomic } from './paths';
+import { loopDir, removeWorkDir, writeFileAtomic } from './paths';
 import { runSuiteIn, type SuiteRunInput } from './suite';
 import { verifyHealth, type VerifyInput } from './verify';
 
@@ -36,10 +36,12 @@ export function createActivities({ reportsDir, commands = null }: ActivityDeps) 
     verify: (input: VerifyInput) => typed(() => verifyHealth(input)),
     notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
       typed(async () => notifyTeam({ ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
-    /** Writes the loop's report (Markdown) next to its cycles; returns the path. */
+    /** Writes the loop's report (Markdown) next to its cycles, at the loop's end; returns the path. */
     saveReport: async (markdown: string): Promise<string> => {
-      const path = join(loopDir(reportsDir, Context.current().info.workflowExecution!.workflowId), 'loop-report.md');
+      const { workflowId } = Context.current().info.workflowExecution!;
+      const path = join(loopDir(reportsDir, workflowId), 'loop-report.md');
       writeFileAtomic(path, markdown);
+      removeWorkDir(workflowId);
       return path;
     },
   };

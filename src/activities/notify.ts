@@ -2,7 +2,9 @@
 import { Context } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
 import type { HandoffConfig } from '../config/types';
-import { notify } from '../notify';
+import { FailureType, LoopError } from '../errors';
+import { notify, type NotifyTarget } from '../notify';
+import { rememberSecretEnv } from '../secrets';
 
 export interface NotifyInput {
   handoff: HandoffConfig;
@@ -15,11 +17,24 @@ export interface NotifyInput {
   reportPath: string | null;
 }
 
+/** The webhook URL, read on the worker when the input names its variable (so it never enters history). */
+export function notifyTarget(handoff: HandoffConfig, env: NodeJS.ProcessEnv): NotifyTarget {
+  const name = handoff.webhookUrlEnv;
+  if (!name) return { webhookUrl: handoff.webhookUrl, command: handoff.command };
+  rememberSecretEnv([name]);
+  const webhookUrl = env[name];
+  if (!webhookUrl) {
+    throw new LoopError(FailureType.NotifyRejected, `handoff.webhookUrlEnv: ${name} is not set on the worker; set it in the worker's environment`);
+  }
+  return { webhookUrl, command: handoff.command, webhookField: `handoff.webhookUrlEnv (${name})` };
+}
+
 export async function notifyTeam(input: NotifyInput): Promise<void> {
   const ctx = Context.current();
+  const target = notifyTarget(input.handoff, process.env);
   const report = input.reportPath ? readFileSync(input.reportPath, 'utf8') : '';
   await notify(
-    { webhookUrl: input.handoff.webhookUrl, command: input.handoff.command },
+    target,
     {
       audience: input.audience,
       loop: input.loopName,

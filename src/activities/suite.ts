@@ -1,4 +1,8 @@
-/** The `runSuite` activity: the e2e suite as a child process, its JUnit report and output on disk. */
+/**
+ * The `runSuite` activity: the e2e suite as a child process. Its redacted output goes to the reports
+ * folder; its raw JUnit report (which carries whatever the suite printed) stays in the worker's work
+ * folder, where the diagnosis reads it.
+ */
 import { Context } from '@temporalio/activity';
 import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -7,11 +11,17 @@ import { durationMs } from '../config';
 import { readJUnitFiles } from '../diagnosis/junit';
 import { FailureType, LoopError } from '../errors';
 import { logTail, runCommand } from '../process';
-import { cycleDir } from './paths';
+import { rememberSecretEnv } from '../secrets';
+import { cycleDir, cycleWorkDir } from './paths';
+
+/** The most $FAILED_TESTS carries; longer lists mean no rerun. */
+const MAX_FAILED_TESTS_BYTES = 64 * 1024;
 
 export interface SuiteRunInput {
   suite: SuiteConfig;
   cycle: number;
+  /** Variables the loop names as secrets (tokenEnv, webhookUrlEnv): masked in the suite's output too. */
+  secretEnv?: string[];
 }
 
 export interface SuiteRun {
@@ -25,14 +35,16 @@ export interface SuiteRun {
 export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Promise<SuiteRun> {
   const ctx = Context.current();
   const { suite, cycle } = input;
+  rememberSecretEnv(input.secretEnv ?? []);
   const cwd = resolve(suite.cwd);
   if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
     throw new LoopError(FailureType.SuiteNotRunnable, `suite.cwd: folder ${cwd} does not exist`);
   }
-  const dir = cycleDir(reportsDir, ctx.info.workflowExecution!.workflowId, cycle);
-  const junitXml = join(dir, 'junit.xml');
+  const { workflowId } = ctx.info.workflowExecution!;
+  const work = cycleWorkDir(workflowId, cycle);
+  const junitXml = join(work, 'junit.xml');
   const junitPath = suite.junitPath ? resolve(cwd, suite.junitPath) : junitXml;
-  const outputPath = join(dir, 'suite-output.log');
+  const outputPath = join(cycleDir(reportsDir, workflowId, cycle), 'suite-output.log');
   // A retried attempt must not read the previous attempt's report.
   rmSync(junitPath, { force: true });
   rmSync(outputPath, { force: true });
@@ -66,7 +78,7 @@ export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Prom
         `or set suite.junitPath. Last output:\n${logTail(outputPath, 8)}`,
     );
   }
-  const rerunPath = suite.rerunFailed ? await rerunFailed(suite, cwd, dir, junitPath, outputPath, ctx) : null;
+  const rerunPath = suite.rerunFailed ? await rerunFailed(suite, cwd, work, junitPath, outputPath, ctx) : null;
   return {
     junitPaths: rerunPath ? [junitPath, rerunPath] : [junitPath],
     outputPath,
@@ -84,7 +96,7 @@ export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Prom
 async function rerunFailed(
   suite: SuiteConfig,
   cwd: string,
-  dir: string,
+  work: string,
   junitPath: string,
   outputPath: string,
   ctx: Context,
@@ -92,15 +104,22 @@ async function rerunFailed(
   const { tests } = await readJUnitFiles([junitPath]);
   const failed = tests.filter((t) => t.outcome === 'failed' || t.outcome === 'errored').map((t) => t.id);
   if (failed.length === 0) return null;
-  const rerunXml = join(dir, 'junit-rerun.xml');
-  const listPath = join(dir, 'failed-tests.txt');
+  const list = failed.join('\n');
+  if (Buffer.byteLength(list) > MAX_FAILED_TESTS_BYTES) {
+    // Too long for one environment variable (Linux refuses a spawn with one over 128 KiB); a rerun
+    // with the list cut short would rerun the wrong tests: the first run's failures stand.
+    ctx.log.warn('no rerun: the failed tests do not fit in $FAILED_TESTS', { count: failed.length, bytes: Buffer.byteLength(list) });
+    return null;
+  }
+  const rerunXml = join(work, 'junit-rerun.xml');
+  const listPath = join(work, 'failed-tests.txt');
   rmSync(rerunXml, { force: true });
-  writeFileSync(listPath, `${failed.join('\n')}\n`);
+  writeFileSync(listPath, `${list}\n`);
   ctx.log.info('rerunning failed tests', { count: failed.length });
   const rerun = await runCommand({
     command: suite.rerunFailed!,
     cwd,
-    env: { ...process.env, ...suite.env, JUNIT_XML: rerunXml, FAILED_TESTS: failed.join('\n'), FAILED_TESTS_FILE: listPath },
+    env: { ...process.env, ...suite.env, JUNIT_XML: rerunXml, FAILED_TESTS: list, FAILED_TESTS_FILE: listPath },
     timeoutMs: durationMs(suite.timeout),
     outputPath,
     signal: ctx.cancellationSignal,

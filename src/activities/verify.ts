@@ -6,6 +6,7 @@ import { Context } from '@temporalio/activity';
 import type { VerifyConfig } from '../config/types';
 import { durationMs } from '../config';
 import { clipText, redact } from '../diagnosis/redact';
+import { readBodyStart } from '../http-body';
 import type { VerifyRecord } from '../workflows/state';
 
 export interface VerifyInput {
@@ -23,7 +24,7 @@ async function checkOnce(url: string, signal: AbortSignal): Promise<{ status: nu
   try {
     const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]), redirect: 'manual' });
     // Clipped before it is redacted: never inside a token.
-    const body = clipText((await res.text()).replace(/\s+/g, ' ').trim(), BODY_EXCERPT);
+    const body = clipText((await readBodyStart(res)).replace(/\s+/g, ' ').trim(), BODY_EXCERPT);
     return { status: res.status, line: `HTTP ${res.status} in ${Date.now() - started} ms${body ? `: ${body}` : ''}` };
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;

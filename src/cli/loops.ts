@@ -65,16 +65,19 @@ export async function submitFix(
   fix: messages.FixCommitted,
   json: boolean,
 ): Promise<number> {
+  const rejected = (reason: string) => {
+    io.out(json ? JSON.stringify({ accepted: false, reason }) : `fix rejected: ${reason}`);
+    return 1;
+  };
+  // The loop's own check, before sending: the same reason without a round trip.
+  const problem = messages.fixProblem(fix);
+  if (problem) return rejected(problem);
   try {
     const result = await client.workflow.getHandle(id).executeUpdate(messages.submitFix, { args: [fix] });
     io.out(json ? JSON.stringify(result) : `fix ${fix.commit} accepted for cycle ${result.cycle} of ${id}`);
     return 0;
   } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      const reason = err.cause?.message ?? err.message;
-      io.out(json ? JSON.stringify({ accepted: false, reason }) : `fix rejected: ${reason}`);
-      return 1;
-    }
+    if (err instanceof WorkflowUpdateFailedError) return rejected(err.cause?.message ?? err.message);
     throw err;
   }
 }

@@ -5,6 +5,7 @@
  */
 import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
+import { SECRET_NAME, SECRET_VALUE } from '../secrets';
 
 /** Describes a bad value in an error message, briefly (the message may end up in workflow history). */
 export function describe(v: unknown): string {
@@ -151,9 +152,7 @@ export function durationMs(d: string): number {
 
 // Secrets in the input ----------------------------------------------------------------------------
 
-/** Names and values that are secrets: they would be stored in workflow history with the input. */
-const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY/i;
-const SECRET_VALUE = /\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(Bearer|Basic)\s+[A-Za-z0-9._~+/-]{8,}/;
+/** Refuses names and values that are secrets (src/secrets.ts): they would be stored in workflow history with the input. */
 
 const envMap = () =>
   z.record(z.string(), text()).superRefine((env, ctx) => {
@@ -257,7 +256,8 @@ export function loopInputSchema(rule: DurationRule) {
     timeout: duration(rule, STEP_TIMEOUT, '30m', 'bound on one suite run'),
     junitPath: optionalText().meta({ description: 'for runners that write their report elsewhere (relative to cwd)' }),
     rerunFailed: optionalText().meta({
-      description: 'a command that reruns only the failed tests once ($FAILED_TESTS, $FAILED_TESTS_FILE; writes JUnit to $JUNIT_XML); tests that pass on the rerun count as flaky',
+      description:
+        'a command that reruns only the failed tests once: their ids (classname::name, as in the JUnit report) in $FAILED_TESTS (one a line) and $FAILED_TESTS_FILE; it writes JUnit to $JUNIT_XML; tests that pass on the rerun count as flaky (no rerun when the ids exceed 64 KiB)',
     }),
   }).meta(ONE_OF_COMMAND_OR_USE);
 
@@ -296,7 +296,9 @@ export function loopInputSchema(rule: DurationRule) {
 
   const handoff = section({
     webhookUrl: url(['http', 'https']).nullable().default(null).meta({ description: 'Slack-compatible webhook (it is kept in history: prefer webhookUrlEnv)' }),
-    webhookUrlEnv: envName().nullable().default(null).meta({ description: 'the worker environment variable holding the webhook URL' }),
+    webhookUrlEnv: envName().nullable().default(null).meta({
+      description: "the worker's environment variable holding the webhook URL (used instead of webhookUrl; unset on the worker, the notification fails NotifyRejected naming it)",
+    }),
     command: inlineCommand().meta({ description: 'a command that gets the message and report on stdin' }),
     use: commandName().nullable().default(null).meta({ description: "a hand-off command named in the worker's command policy" }),
     remindEvery: duration(rule, DURABLE_WAIT, '4h', 'reminder while the loop waits for a fix or infrastructure'),

@@ -7,6 +7,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import WebSocket from 'ws';
 import type { JwtProbeConfig, ProbesConfig, WebSocketProbeConfig } from '../config/types';
 import { clipText, fingerprintToken, redactDeep } from './redact';
+import { readBodyStart } from '../http-body';
 import type { HttpProbeResult, JwtProbeResult, ProbeEvidence, WebSocketAttempt, WebSocketProbeResult } from './types';
 
 export interface ProbeOptions {
@@ -195,7 +196,7 @@ export async function probeHttp(url: string, opts: ProbeOptions = {}): Promise<H
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   try {
     const res = await fetch(url, { signal, redirect: 'manual' });
-    const body = short((await res.text()).trim());
+    const body = short((await readBodyStart(res)).trim());
     return { url, status: res.status, healthy: res.status >= 200 && res.status < 400, body, error: null, ms: Date.now() - started };
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code;

@@ -2,28 +2,39 @@
  * The one redaction function every output passes through (messages, probe results, reports, logs).
  * A token is shown only by its fingerprint (CONTRACT.md); any other secret becomes `[redacted]`.
  */
+import { isSecretName, URL_USERINFO, workerSecretValues } from '../secrets';
 import type { TokenFingerprint } from './types';
 
 export type { TokenFingerprint } from './types';
 
 export const REDACTED = '[redacted]';
 
-/** Environment variables whose values are secrets, by name. */
-const SECRET_ENV_NAME = /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL/i;
 /** Shorter values are too likely to occur by chance ("true", "1234") to be masked everywhere. */
 const MIN_SECRET_LENGTH = 6;
 
-/** Three base64url segments, the first a JSON header (`{"` = `eyJ`); optional `Bearer ` before it. */
-const JWT = /(\bBearer\s+)?\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
+/*
+ * Every pattern below runs in time linear in the text (hostile testcase names are hundreds of KB):
+ * a match may only start where the consumed runs of different starts cannot overlap (after a
+ * character outside the run, or on a literal that ends the previous run), or its variable parts
+ * are bounded. test/diagnosis/redact.test.ts compares times at 40 KB and 320 KB to keep it so.
+ */
+
+/**
+ * Three base64url segments, the first a JSON header (`{"` = `eyJ`); optional `Bearer ` before it.
+ * It starts only at the start of a run of base64url characters, so no two starts share a segment.
+ */
+const JWT = /(\bBearer\s{1,16})?(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g;
 /** RFC 6750 b64token and Basic credentials. The credential must not be a plain word ("Bearer prefix"). */
-const AUTH_SCHEME = /\b(Bearer|Basic)(\s+)(?![A-Za-z][a-z]*\b)([A-Za-z0-9._~+/-]{4,}=*)/g;
-/** Well-known key formats: OpenAI/Stripe `sk-`, GitHub, Slack, AWS access key ids. */
-const KNOWN_KEY = /\b(?:sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})/g;
-/** `api_key=...`, `"password": "..."`, `token: ...`: keep the key, mask the value (not an earlier mask). */
+const AUTH_SCHEME = /\b(Bearer|Basic)(\s{1,16})(?![A-Za-z][a-z]{0,64}\b)([A-Za-z0-9._~+/-]{4,}=*)/g;
+/** Well-known key formats: OpenAI/Stripe `sk-`, GitHub, Slack tokens and webhooks, AWS access key ids. */
+const KNOWN_KEY =
+  /\b(?:sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})|hooks\.slack\.com\/services\/[A-Za-z0-9/]+/g;
+/**
+ * `api_key=...`, `"password": "..."`, `token: ...`: keep the key, mask the value (not an earlier mask).
+ * Anchored on the key word itself: whatever precedes it stays as it is, so it need not be matched.
+ */
 const KEY_VALUE =
-  /\b([A-Za-z0-9_.-]*(?:api[_-]?key|apikey|access[_-]?key|token|secret|password|passwd|pwd|credential|authorization)[A-Za-z0-9_-]*)(["']?\s*[:=]\s*["']?)(?!\[|Bearer\b|Basic\b)([^\s"'&,;)}\]]{6,})/gi;
-/** Object keys whose string values are secrets as a whole (`token`, `accessToken`, `client_secret`). */
-const SECRET_KEY_NAME = /(token|secret|password|passwd|api[_-]?key|credential|authorization)$/i;
+  /((?:api[_-]?key|apikey|access[_-]?key|token|secret|password|passwd|pwd|credential|authorization)[A-Za-z0-9_-]{0,40})(["']?[ \t]{0,16}[:=][ \t]{0,16}["']?)(?!\[|Bearer\b|Basic\b)([^\s"'&,;)}\]]{6,})/gi;
 
 /** Length, dot count, first 12 and last 8 characters, and whether a `Bearer ` prefix was present. */
 export function fingerprintToken(token: string): TokenFingerprint {
@@ -44,13 +55,10 @@ export function formatFingerprint(fp: TokenFingerprint): string {
   return `[token len=${fp.length} dots=${fp.dots} ${fp.prefix}…${fp.suffix} bearer=${fp.bearer ? 'yes' : 'no'}]`;
 }
 
-/** Values of secret-named environment variables, read at call time, plus the caller's secrets. */
+/** The worker's own secrets (see src/secrets.ts), read at call time, plus the caller's secrets. */
 function secretValues(secrets: readonly string[]): string[] {
   const values = new Set<string>();
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value && value.length >= MIN_SECRET_LENGTH && SECRET_ENV_NAME.test(name)) values.add(value);
-  }
-  for (const value of secrets) if (value.length >= MIN_SECRET_LENGTH) values.add(value);
+  for (const value of [...workerSecretValues(process.env), ...secrets]) if (value.length >= MIN_SECRET_LENGTH) values.add(value);
   return [...values];
 }
 
@@ -91,6 +99,7 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
     out = out.replace(JWT, (token) => formatFingerprint(fingerprintToken(token)));
     out = out.replace(AUTH_SCHEME, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`);
     out = out.replace(KNOWN_KEY, REDACTED);
+    out = out.replace(URL_USERINFO, (_m, before: string) => `${before}${REDACTED}@`);
     return out.replace(KEY_VALUE, (_m, key: string, separator: string) => `${key}${separator}${REDACTED}`);
   };
 }
@@ -116,13 +125,15 @@ export function redact(text: string, secrets: readonly string[] = []): string {
 
 /**
  * Redacts every string in a JSON-like value (returns a copy). A string under a secret-named key
- * (`token`, `clientSecret`, not `tokenEnv`) is masked as a whole.
+ * (`token`, `clientSecret`, not `tokenEnv`) is masked as a whole. With `maxText`, longer strings are
+ * clipped first (so the patterns never see more than that).
  */
-export function redactDeep<T>(value: T, secrets: readonly string[] = []): T {
+export function redactDeep<T>(value: T, secrets: readonly string[] = [], maxText = Infinity): T {
   const redactText = redactor(secrets);
   const visit = (v: unknown, key: string | null): unknown => {
     if (typeof v === 'string') {
-      return key !== null && v.length > 0 && SECRET_KEY_NAME.test(key) ? maskValue(v) : redactText(v);
+      if (key !== null && v.length > 0 && isSecretName(key)) return maskValue(v);
+      return redactText(v.length > maxText ? clipText(v, maxText, '…') : v);
     }
     if (Array.isArray(v)) return v.map((item) => visit(item, null));
     if (v !== null && typeof v === 'object') {

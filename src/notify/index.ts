@@ -1,7 +1,8 @@
 /**
  * Tells the fix team or the infrastructure team: a Slack-compatible webhook POST and/or a command
  * with the report on stdin. Everything sent passes through redact(); the webhook URL is itself a
- * secret (Slack's carries its token in the path), so errors show only its origin.
+ * secret (Slack's carries its token in the path), so errors show only its origin. Slack's mrkdwn
+ * is escaped, so a commit or summary carrying `<!channel>` or `<https://evil|click>` pings no one.
  * Transient failures (network, timeout, 5xx, 429, a command's non-zero exit) are NotifyFailed and
  * retried; a refusal retrying cannot change (other 4xx, command not found) is NotifyRejected.
  */
@@ -9,8 +10,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HandoffConfig } from '../config/types';
-import { clipText, redact } from '../diagnosis/redact';
+import { clipText, redact, redactDeep } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
+import { readBodyStart } from '../http-body';
 import { logTail, runCommand } from '../process';
 
 export type Audience = 'fix-team' | 'infra-team';
@@ -29,6 +31,11 @@ export interface Notification {
   reportPath: string | null;
 }
 
+export interface NotifyTarget extends Pick<HandoffConfig, 'webhookUrl' | 'command'> {
+  /** Where the URL came from, for errors: `handoff.webhookUrl` (default) or `handoff.webhookUrlEnv (NAME)`. */
+  webhookField?: string;
+}
+
 export interface NotifyOptions {
   signal: AbortSignal;
   /** Bound on each channel (the webhook request, the command). Default 15 s. */
@@ -43,22 +50,19 @@ export interface NotifyResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
+/** What is sent (the report in the webhook payload and on the command's stdin) is clipped to this; the full report stays at reportPath. */
+const MAX_TEXT = 40_000;
 /** Slack refuses a section whose text is longer. */
 const SLACK_SECTION_LIMIT = 3000;
 /** Shell exit codes for "not executable" and "not found": the command itself is wrong. */
 const CANNOT_RUN = new Set([126, 127]);
 
-export async function notify(
-  target: Pick<HandoffConfig, 'webhookUrl' | 'command'>,
-  message: Notification,
-  opts: NotifyOptions,
-): Promise<NotifyResult> {
+export async function notify(target: NotifyTarget, message: Notification, opts: NotifyOptions): Promise<NotifyResult> {
   const started = Date.now();
-  const secrets = target.webhookUrl ? [target.webhookUrl] : [];
-  const safe: Notification = { ...message, text: redact(message.text, secrets), report: redact(message.report, secrets) };
+  const safe = redactDeep(message, target.webhookUrl ? [target.webhookUrl] : [], MAX_TEXT);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const [webhook, command] = await Promise.allSettled([
-    target.webhookUrl ? postWebhook(target.webhookUrl, safe, opts.signal, timeoutMs) : null,
+    target.webhookUrl ? postWebhook(target.webhookUrl, target.webhookField ?? 'handoff.webhookUrl', safe, opts.signal, timeoutMs) : null,
     target.command ? runNotifyCommand(target.command, safe, opts.signal, timeoutMs) : null,
   ]);
   const failures = [webhook, command].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
@@ -80,16 +84,35 @@ export async function notify(
 
 const clip = (text: string, limit: number) => clipText(text, limit, '…');
 
-/** Slack reads `text` and `blocks`; other receivers get the loop's own fields alongside. */
+/** Slack's control characters in mrkdwn: `<!channel>`, `<url|label>` and entities all start with one of them. */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
+}
+
+/** Escaped and at most `limit` characters once escaped (Slack counts the entities); an entity is never cut. */
+function mrkdwn(text: string, limit: number): string {
+  const escaped = escapeMrkdwn(text);
+  if (escaped.length <= limit) return escaped;
+  // The raw characters whose escaped form fits, leaving room for the ellipsis.
+  let end = 0;
+  for (let length = 0; end < text.length; end++) {
+    length += text[end] === '&' ? 5 : text[end] === '<' || text[end] === '>' ? 4 : 1;
+    if (length > limit - 1) break;
+  }
+  return escapeMrkdwn(clip(text, end + 1));
+}
+
+/** Slack reads `text` and `blocks`; other receivers get the loop's own fields alongside (raw, redacted). */
 function webhookPayload(n: Notification): Record<string, unknown> {
-  const context = `*${n.loop}* · cycle ${n.cycle} · phase \`${n.phase}\` · for ${n.audience}${n.reportPath ? ` · report \`${n.reportPath}\`` : ''}`;
+  const e = escapeMrkdwn;
+  const context = `*${e(n.loop)}* · cycle ${n.cycle} · phase \`${e(n.phase)}\` · for ${n.audience}${n.reportPath ? ` · report \`${e(n.reportPath)}\`` : ''}`;
   const blocks: unknown[] = [
-    { type: 'section', text: { type: 'mrkdwn', text: clip(n.text, SLACK_SECTION_LIMIT) } },
+    { type: 'section', text: { type: 'mrkdwn', text: mrkdwn(n.text, SLACK_SECTION_LIMIT) } },
     { type: 'context', elements: [{ type: 'mrkdwn', text: clip(context, SLACK_SECTION_LIMIT) }] },
   ];
-  if (n.report) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(n.report, SLACK_SECTION_LIMIT) } });
+  if (n.report) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: mrkdwn(n.report, SLACK_SECTION_LIMIT) } });
   return {
-    text: n.text,
+    text: e(n.text),
     blocks,
     loop: n.loop,
     workflowId: n.workflowId,
@@ -102,14 +125,14 @@ function webhookPayload(n: Notification): Record<string, unknown> {
 }
 
 
-async function postWebhook(url: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ status: number }> {
+async function postWebhook(url: string, field: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ status: number }> {
   let origin: string;
   try {
     origin = new URL(url).origin;
   } catch {
-    throw new LoopError(FailureType.NotifyRejected, 'handoff.webhookUrl is not a valid URL');
+    throw new LoopError(FailureType.NotifyRejected, `${field} is not a valid URL`);
   }
-  const where = `handoff.webhookUrl (${origin}/…)`;
+  const where = `${field} (${origin}/…)`;
   let response: Response;
   try {
     response = await fetch(url, {
@@ -125,7 +148,7 @@ async function postWebhook(url: string, n: Notification, signal: AbortSignal, ti
     const why = timedOut ? `did not answer within ${timeoutMs} ms` : `unreachable (${cause?.code ?? cause?.message ?? (err as Error).message})`;
     throw new LoopError(FailureType.NotifyFailed, redact(`${where} ${why}`, [url]));
   }
-  const body = redact(clip((await response.text().catch(() => '')).trim(), 200), [url]);
+  const body = redact(clip((await readBodyStart(response)).trim(), 200), [url]);
   if (response.ok) return { status: response.status };
   const answered = `${where} answered ${response.status}${body ? ` (${body})` : ''}`;
   if (response.status === 429 || response.status >= 500) throw new LoopError(FailureType.NotifyFailed, answered, { status: response.status });

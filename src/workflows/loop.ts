@@ -23,12 +23,15 @@ import {
 import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, hasHandoff, parseLoopConfig, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import { secretEnvOf } from '../secrets';
 import * as messages from './messages';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
   FINAL_PHASES,
+  boundStatus,
+  boundedReason,
   initialStatus,
-  newCycle,
+  startCycle,
   nextAfterDiagnosis,
   nextAfterFailedVerify,
   deployFailureLooksLikeInfrastructure,
@@ -69,9 +72,10 @@ function failureType(err: unknown): string | null {
   return null;
 }
 
+/** Bounded: it goes into the status, notifications and the loop's own failure. */
 function failureMessage(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof ActivityFailure && err.cause) return boundedReason(err.cause.message);
+  return boundedReason(err instanceof Error ? err.message : String(err));
 }
 
 const retry = { nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] };
@@ -129,6 +133,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
     status.waitingFor = waitingForOf(phase);
     status.reason = reason;
     status.updatedAt = new Date().toISOString();
+    boundStatus(status);
     setCurrentDetails(renderCurrentDetails(status));
     // Memo lets `tdl list` show phase and cycle without a query per loop; one event per change.
     if (memoPhase !== phase) {
@@ -138,17 +143,19 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
   };
 
   const receiveFix = (fix: messages.FixCommitted, via: FixRecord['via']) => {
-    const commit = typeof fix?.commit === 'string' ? fix.commit.trim() : '';
-    if (!commit) {
+    const problem = messages.commitProblem(fix?.commit);
+    if (problem) {
       // A signal cannot be rejected: note it and keep waiting (submitFix rejects it instead).
-      log.warn('fixCommitted ignored: empty commit');
+      log.warn(`fixCommitted ignored: ${problem}`);
       return;
     }
+    const commit = fix.commit.trim();
     if (status.pendingFix?.commit === commit) return; // the same fix reported twice deploys once
     status.pendingFix = {
       commit,
-      summary: fix.summary ?? null,
-      author: fix.author ?? null,
+      // A signal cannot be refused for its size either: over-long text is cut, saying so.
+      summary: messages.boundedText('summary', fix.summary),
+      author: messages.boundedText('author', fix.author),
       receivedAt: new Date().toISOString(),
       via,
     };
@@ -165,9 +172,8 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
     },
     {
       validator: (fix) => {
-        if (typeof fix?.commit !== 'string' || fix.commit.trim() === '') {
-          throw new Error('commit: must be a non-empty commit SHA');
-        }
+        const problem = messages.fixProblem(fix);
+        if (problem) throw new Error(problem);
         if (FINAL_PHASES.includes(status.phase)) {
           throw new Error(`the loop has ended (${status.phase}): start a new loop to deploy ${fix.commit}`);
         }
@@ -175,10 +181,10 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
     },
   );
   setHandler(messages.infraRestored, (arg) => {
-    infraRestoredNote = arg?.note ?? '';
+    infraRestoredNote = messages.boundedText('note', arg?.note) ?? '';
   });
   setHandler(messages.retest, (arg) => {
-    retestAsked = arg?.reason ?? 'retest requested';
+    retestAsked = messages.boundedText('reason', arg?.reason) ?? 'retest requested';
   });
 
   const saveReport = async () => {
@@ -189,7 +195,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
     current().outcome ??= reason;
     setPhase(phase, reason);
     await saveReport();
-    return { name: status.name, phase, cycles: status.cycle, reason, reportPath };
+    return { name: status.name, phase, cycles: status.cycle, reason: status.reason, reportPath };
   };
 
   /** Tells a team, when the loop is configured to; a notification that cannot be sent never stops the loop. */
@@ -204,7 +210,7 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         workflowId: workflowInfo().workflowId,
         cycle: cycle.cycle,
         phase: status.phase,
-        headline: reminder ? `Reminder: ${headline}` : headline,
+        headline: boundedReason(reminder ? `Reminder: ${headline}` : headline),
         reportPath: cycle.reportPath,
       });
     } catch (err) {
@@ -357,12 +363,16 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
         await condition(allHandlersFinished);
         return continueAsNew<typeof testDeployLoop>(input, status);
       }
-      status.cycle++;
-      status.cycles.push(newCycle(status.cycle, new Date()));
-      const cycle = current();
+      const cycle = startCycle(status, new Date());
       retestAsked = null;
       setPhase('testing');
-      const run = await acts.suite.runSuite({ suite: config.suite, deploy: config.deploy, handoff: config.handoff, cycle: cycle.cycle });
+      const run = await acts.suite.runSuite({
+        suite: config.suite,
+        deploy: config.deploy,
+        handoff: config.handoff,
+        cycle: cycle.cycle,
+        secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
+      });
       cycle.outputPath = run.outputPath;
       setPhase('diagnosing');
       const d = await acts.quick.diagnose({

@@ -2,7 +2,7 @@
  * The loop's own report, rendered from its state: pure, so the `report` query and the saved
  * loop-report.md say the same thing. The full diagnosis of each cycle is in the file it links to.
  */
-import { describeRootCauses, type CycleRecord, type LoopStatus, type RunSummary } from './state';
+import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus, type RunSummary } from './state';
 
 function counts(t: RunSummary | null): string {
   if (!t) return 'not run';
@@ -18,7 +18,10 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function cycleSection(c: CycleRecord): string {
   const lines = [`## Cycle ${c.cycle}`, '', `Started ${c.startedAt}. Tests: ${counts(c.tests)}. Verdict: **${c.verdict ?? 'pending'}**.`, ''];
-  if (c.rootCauses.length) {
+  if (c.compacted) {
+    // An older cycle kept short: the full root causes are in its diagnosis.
+    if (c.rootCauses.length) lines.push(`Root causes: ${c.rootCauses.map((r) => `${r.count} × ${r.category}`).join(', ')}.`, '');
+  } else if (c.rootCauses.length) {
     lines.push('| Root cause | Failures | Summary | Hypothesis |', '|---|---:|---|---|');
     for (const r of c.rootCauses) lines.push(`| ${r.category} | ${r.count} | ${cell(r.summary)} | ${cell(r.hypothesis)} |`);
     lines.push('');
@@ -48,6 +51,19 @@ function cycleSection(c: CycleRecord): string {
   return lines.join('\n');
 }
 
+const tally = (counts: Partial<Record<string, number>>) =>
+  Object.entries(counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ') || 'none';
+
+function earlierSection(e: EarlierCycles): string {
+  return [
+    `## The ${e.cycles} earliest cycles`,
+    '',
+    `Verdicts: ${tally(e.verdicts)}. Failures by root cause: ${tally(e.categories)}. Fixes received: ${e.fixes}.`,
+  ].join('\n');
+}
+
 export function renderLoopReport(s: LoopStatus): string {
   const out = [
     `# ${s.name}: cycle ${s.cycle} of at most ${s.maxCycles}`,
@@ -63,6 +79,7 @@ export function renderLoopReport(s: LoopStatus): string {
   out.push('');
   // Newest first: the latest cycle is the report; the earlier ones are how the loop got there.
   for (const c of [...s.cycles].reverse()) out.push(cycleSection(c), '');
+  if (s.earlierCycles) out.push(earlierSection(s.earlierCycles), '');
   return out.join('\n');
 }
 

@@ -3,6 +3,8 @@
  * failed verification means, what comes next. The workflow tells the story; these functions decide.
  */
 import type { Category, TestCounts, Verdict } from '../diagnosis/types';
+import { clipText } from '../diagnosis/redact';
+import { MESSAGE_LIMITS } from './messages';
 
 export type Phase =
   | 'testing'
@@ -90,6 +92,17 @@ export interface CycleRecord {
   infra: InfraBlock | null;
   /** Why the cycle ended the way it did, in a sentence. */
   outcome: string | null;
+  /** An older cycle kept short (counts, verdict, root-cause categories, fix commit, outcome); details in reportPath. */
+  compacted?: true;
+}
+
+/** Cycles older than the ones `cycles` keeps, counted. */
+export interface EarlierCycles {
+  cycles: number;
+  verdicts: Partial<Record<Verdict, number>>;
+  /** Failures per root-cause category, over those cycles. */
+  categories: Partial<Record<Category, number>>;
+  fixes: number;
 }
 
 export interface LoopStatus {
@@ -100,7 +113,10 @@ export interface LoopStatus {
   waitingFor: WaitingFor;
   lastRun: RunSummary | null;
   rootCauses: RootCause[];
+  /** The newest cycles: the latest in full, older ones compacted. */
   cycles: CycleRecord[];
+  /** What happened before the oldest cycle in `cycles`; null until there is such a cycle. */
+  earlierCycles: EarlierCycles | null;
   /** A fix received and not yet verified: deployed again once infrastructure is back. */
   pendingFix: FixRecord | null;
   /** Why the loop is where it is (blocked, gave up, failed to deploy), in a sentence. */
@@ -118,6 +134,7 @@ export function initialStatus(name: string, maxCycles: number, now: Date): LoopS
     lastRun: null,
     rootCauses: [],
     cycles: [],
+    earlierCycles: null,
     pendingFix: null,
     reason: null,
     updatedAt: now.toISOString(),
@@ -184,5 +201,121 @@ export function nextAfterFailedVerify(verify: VerifyRecord, rollback: RollbackRe
 /** Root causes of a cycle, one line each, for summaries and notifications. */
 export function describeRootCauses(rootCauses: RootCause[]): string {
   if (rootCauses.length === 0) return 'no failures';
-  return rootCauses.map((r) => `${r.count} × ${r.category}: ${r.summary}`).join('; ');
+  return boundedReason(rootCauses.map((r) => `${r.count} × ${r.category}: ${r.summary}`).join('; '));
+}
+
+/**
+ * Every field of the status enters query results, the saved report and (carried through
+ * continue-as-new) workflow history: bounded so they stay far below Temporal's 2 MB payload limit at
+ * any cycle count, whatever activities and messages hand in.
+ */
+export const STATUS_LIMITS = {
+  /** Reasons, outcomes, deploy errors, failure messages. */
+  text: 2000,
+  rootCauses: 10,
+  rootCauseText: 240,
+  evidenceLines: 6,
+  evidenceLine: 300,
+  /** Paths, revision names. */
+  name: 500,
+  /** A compacted cycle's outcome. */
+  compactOutcome: 200,
+  /** Cycles kept in full, then compacted; older ones are only counted in earlierCycles. */
+  fullCycles: 5,
+  compactCycles: 45,
+} as const;
+
+const L = STATUS_LIMITS;
+const clip = (text: string, max: number) => clipText(text, max, '…');
+/** A reason, outcome or failure message as the status keeps it. */
+export const boundedReason = (text: string) => clip(text, L.text);
+const clipOrNull = (text: string | null, max: number) => (text === null ? null : clip(text, max));
+
+function boundRootCauses(rootCauses: RootCause[], compact = false): RootCause[] {
+  return rootCauses.slice(0, L.rootCauses).map((r) => ({
+    category: r.category,
+    count: r.count,
+    summary: compact ? '' : clip(r.summary, L.rootCauseText),
+    hypothesis: compact ? '' : clip(r.hypothesis, L.rootCauseText),
+  }));
+}
+
+// In place: the workflow holds references to the current cycle, its fix and its infrastructure block.
+function boundFix(fix: FixRecord | null, compact = false): void {
+  if (!fix) return;
+  fix.commit = clip(fix.commit, MESSAGE_LIMITS.commit);
+  fix.summary = compact ? null : clipOrNull(fix.summary, MESSAGE_LIMITS.summary);
+  fix.author = compact ? null : clipOrNull(fix.author, MESSAGE_LIMITS.author);
+}
+
+/** Bounds a cycle's free text in place; `compact` keeps only its gist. */
+function boundCycle(c: CycleRecord, compact = false): void {
+  c.rootCauses = boundRootCauses(c.rootCauses, compact);
+  c.reportPath = clipOrNull(c.reportPath, L.name);
+  c.outcome = clipOrNull(c.outcome, compact ? L.compactOutcome : L.text);
+  if (compact) {
+    // A copy: a fix still pending many cycles later is the same object, and keeps its summary there.
+    if (c.fix) c.fix = { ...c.fix };
+    boundFix(c.fix, true);
+    Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, compacted: true });
+    return;
+  }
+  c.outputPath = clipOrNull(c.outputPath, L.name);
+  boundFix(c.fix);
+  const d = c.deploy;
+  if (d) {
+    d.commit = clip(d.commit, MESSAGE_LIMITS.commit);
+    d.revision = clipOrNull(d.revision, L.name);
+    d.previousRevision = clipOrNull(d.previousRevision, L.name);
+    d.logPath = clipOrNull(d.logPath, L.name);
+    d.error = clipOrNull(d.error, L.text);
+  }
+  const v = c.verify;
+  if (v) {
+    // The first answer and the latest ones: how it started and how it ended.
+    const kept = v.evidence.length > L.evidenceLines ? [v.evidence[0], ...v.evidence.slice(1 - L.evidenceLines)] : v.evidence;
+    v.evidence = kept.map((e) => clip(e, L.evidenceLine));
+  }
+  if (c.rollback) {
+    c.rollback.revision = clip(c.rollback.revision, L.name);
+    c.rollback.from = clipOrNull(c.rollback.from, L.name);
+  }
+  if (c.infra) c.infra.reason = clip(c.infra.reason, L.text);
+}
+
+function countInto<K extends string>(counts: Partial<Record<K, number>>, key: K, n = 1): void {
+  counts[key] = (counts[key] ?? 0) + n;
+}
+
+/**
+ * Bounds the status in place (idempotent; the workflow calls it on every phase change): free text
+ * clipped, the newest cycles kept in full, older ones compacted, the oldest only counted.
+ */
+export function boundStatus(s: LoopStatus): void {
+  s.reason = clipOrNull(s.reason, L.text);
+  s.rootCauses = boundRootCauses(s.rootCauses);
+  boundFix(s.pendingFix);
+  // A status carried from a version without it.
+  s.earlierCycles ??= null;
+  const dropped = s.cycles.splice(0, Math.max(0, s.cycles.length - L.fullCycles - L.compactCycles));
+  if (dropped.length) {
+    const earlier: EarlierCycles = s.earlierCycles ?? { cycles: 0, verdicts: {}, categories: {}, fixes: 0 };
+    for (const c of dropped) {
+      earlier.cycles++;
+      if (c.verdict) countInto(earlier.verdicts, c.verdict);
+      for (const r of c.rootCauses) countInto(earlier.categories, r.category, r.count);
+      if (c.fix) earlier.fixes++;
+    }
+    s.earlierCycles = earlier;
+  }
+  const firstFull = s.cycles.length - L.fullCycles;
+  s.cycles.forEach((c, i) => boundCycle(c, i < firstFull));
+}
+
+/** The next cycle begins: counted, recorded, and the status kept within its bounds. */
+export function startCycle(s: LoopStatus, now: Date): CycleRecord {
+  s.cycle++;
+  s.cycles.push(newCycle(s.cycle, now));
+  boundStatus(s);
+  return s.cycles[s.cycles.length - 1];
 }

@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { clipText, fingerprintToken, formatFingerprint, redact, redactDeep, REDACTED } from '../../src/diagnosis/redact';
+import { isSecretName, rememberSecretEnv, SECRET_VALUE } from '../../src/secrets';
+import { HOSTILE_SHAPES, hostileText, timePair } from '../support/hostile';
 import { makeJwt } from './helpers';
 
 describe('redact', () => {
@@ -63,6 +65,59 @@ describe('redact', () => {
     assert.equal(out.accessToken, REDACTED);
     assert.ok(!JSON.stringify(out).includes(jwt));
     assert.equal(out.n, 3);
+  });
+});
+
+describe('the secret policy', () => {
+  it('knows secret names of variables and JSON keys, and not names of variables', () => {
+    const secret = ['E2E_TOKEN', 'GITHUB_TOKEN', 'CLIENT_SECRET', 'DB_PASSWORD', 'MYSQL_PASSWD', 'DB_PASS', 'PASS', 'SSH_KEY', 'STRIPE_APIKEY',
+      'OPENAI_API_KEY', 'GOOGLE_APPLICATION_CREDENTIALS', 'GPG_PRIVATE_KEY', 'E2E_JWT', 'SLACK_WEBHOOK_URL', 'SENTRY_DSN', 'accessToken', 'clientSecret', 'apiKey', 'password', 'authorization'];
+    const plain = ['PATH', 'HOME', 'PWD', 'OLDPWD', 'BYPASS_CACHE', 'KEYBOARD', 'MONKEY_MODE', 'GIT_AUTHOR_NAME', 'tokenEnv', 'webhookUrlEnv', 'E2E_TOKEN_ENV', 'passed', 'authHeader'];
+    for (const name of secret) assert.ok(isSecretName(name), `${name} is a secret name`);
+    for (const name of plain) assert.ok(!isSecretName(name), `${name} is not a secret name`);
+  });
+
+  it('masks the worker\'s own secrets: secret-named variables, variables loops named, URL passwords anywhere', () => {
+    const vars = { TDL_T_DB_URL: 'postgres://app:s3cr3t-pa55@db.internal:5432/app', TDL_T_ACCESS: 'opaque-access-0123456789', TDL_T_PASS: 'hunter2-hunter2' };
+    Object.assign(process.env, vars);
+    try {
+      const text = `db ${vars.TDL_T_DB_URL}; password alone s3cr3t-pa55; access ${vars.TDL_T_ACCESS}; pass ${vars.TDL_T_PASS}; mysql://root:other-pw@h/x`;
+      const before = redact(text);
+      assert.ok(before.includes(vars.TDL_T_ACCESS), 'a variable whose name does not look secret is not masked until a loop names it');
+      assert.ok(!before.includes('hunter2-hunter2') && !before.includes('s3cr3t-pa55') && !before.includes('other-pw'));
+      assert.ok(before.includes('postgres://app:[redacted]@db.internal:5432/app'), before);
+      assert.ok(before.includes('mysql://root:[redacted]@h/x'), before);
+      rememberSecretEnv(['TDL_T_ACCESS']);
+      assert.equal(redact(`access ${vars.TDL_T_ACCESS} ${Buffer.from(vars.TDL_T_ACCESS).toString('base64')}`), `access ${REDACTED} ${REDACTED}`);
+    } finally {
+      for (const name of Object.keys(vars)) delete process.env[name];
+    }
+  });
+
+  it('masks Slack webhook URLs wherever they appear', () => {
+    assert.equal(redact('posted to https://hooks.slack.com/services/T0001/B0002/abcdefXYZ now'), `posted to https://${REDACTED} now`);
+  });
+});
+
+describe('redaction time', () => {
+  // Times at 40 KB and 320 KB: linear is a ratio of about 8, the old quadratic patterns gave 64 and more.
+  for (const [name, unit] of Object.entries(HOSTILE_SHAPES)) {
+    it(`grows linearly with the text: ${name}`, () => {
+      const small = hostileText(unit, 40_000);
+      const large = hostileText(unit, 320_000);
+      const { smallMs, largeMs } = timePair(() => redact(small), () => redact(large));
+      const ratio = largeMs / smallMs;
+      assert.ok(ratio < 24, `320 KB took ${ratio.toFixed(1)}x the time of 40 KB`);
+    });
+  }
+
+  it('and so does the check that refuses secret values in the loop input (it runs in the workflow)', () => {
+    for (const [name, unit] of Object.entries(HOSTILE_SHAPES)) {
+      const small = hostileText(unit, 40_000);
+      const large = hostileText(unit, 320_000);
+      const { smallMs, largeMs } = timePair(() => SECRET_VALUE.test(small), () => SECRET_VALUE.test(large));
+      assert.ok(largeMs / smallMs < 24, `${name}: 320 KB took ${(largeMs / smallMs).toFixed(1)}x the time of 40 KB`);
+    }
   });
 });
 

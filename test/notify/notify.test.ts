@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { notify, type Notification } from '../../src/notify';
+import { notifyTarget } from '../../src/activities/notify';
+import { escapeMrkdwn, notify, type Notification } from '../../src/notify';
 import { FailureType, LoopError, NON_RETRYABLE_TYPES } from '../../src/errors';
 
 const SECRET_ENV = 'TDL_TEST_NOTIFY_TOKEN';
@@ -106,6 +107,47 @@ describe('notify', function () {
     assert.equal(blocks[1].type, 'context');
     assert.equal(blocks[2].text!.text, '# Cycle 1\n\nHealth check: 503 Service Unavailable\nleaked: [redacted]\n');
     assert.equal(body.report, blocks[2].text!.text);
+  });
+
+  it('escapes Slack mrkdwn, so a commit or summary carrying <!channel> or a link pings and links nothing', async () => {
+    const hostile = { ...message, text: 'fix <!channel> by <https://evil.example|click> & co', report: `# Cycle 1 <!here>\n${'&'.repeat(4000)}` };
+    await notify({ webhookUrl: url, command: null }, hostile, { signal: signal() });
+    const { body } = received[0];
+    const blocks = body.blocks as Array<{ text?: { text: string }; elements?: Array<{ text: string }> }>;
+    const mrkdwnTexts = [body.text as string, blocks[0].text!.text, blocks[1].elements![0].text, blocks[2].text!.text];
+    for (const text of mrkdwnTexts) assert.doesNotMatch(text, /[<>]|&(?!amp;|lt;|gt;)/, text.slice(0, 80));
+    assert.equal(body.text, 'fix &lt;!channel&gt; by &lt;https://evil.example|click&gt; &amp; co');
+    assert.ok(blocks[2].text!.text.length <= 3000, 'the escaped section stays within Slack\'s limit');
+    assert.ok(blocks[2].text!.text.startsWith('# Cycle 1 &lt;!here&gt;\n&amp;&amp;'));
+  });
+
+  it('escapeMrkdwn: &, < and > as entities, nothing else touched', () => {
+    assert.equal(escapeMrkdwn('a & b <c> *bold* `code`'), 'a &amp; b &lt;c&gt; *bold* `code`');
+  });
+
+  it('handoff.webhookUrlEnv: the URL is read on the worker, never shown, and a missing variable is NotifyRejected naming it', async () => {
+    const handoff = { webhookUrl: null, webhookUrlEnv: 'TDL_TEST_HOOK', command: null, remindEvery: '4h' };
+    let missing: unknown;
+    try {
+      notifyTarget(handoff, {});
+    } catch (err) {
+      missing = err;
+    }
+    assert.ok(missing instanceof LoopError && missing.type === FailureType.NotifyRejected);
+    assert.equal(missing.message, "handoff.webhookUrlEnv: TDL_TEST_HOOK is not set on the worker; set it in the worker's environment");
+
+    process.env.TDL_TEST_HOOK = url;
+    try {
+      const target = notifyTarget(handoff, process.env);
+      await notify(target, { ...message, text: `posting to ${url}` }, { signal: signal() });
+      assert.equal(received.length, 1);
+      assert.ok(!JSON.stringify(received[0].body).includes(HOOK_PATH), 'the URL named by webhookUrlEnv is masked in what is sent');
+      answers = [404];
+      const err = await rejection(notify(target, message, { signal: signal() }));
+      assert.match(err.message, /^handoff\.webhookUrlEnv \(TDL_TEST_HOOK\) \(http:\/\/127\.0\.0\.1:\d+\/…\) answered 404/);
+    } finally {
+      delete process.env.TDL_TEST_HOOK;
+    }
   });
 
   it('reports a 5xx or 429 as retryable NotifyFailed, and a retry delivers', async () => {

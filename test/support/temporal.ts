@@ -1,19 +1,21 @@
 /**
  * One real Temporal dev server for the whole test run (the pinned Temporal CLI, started by the SDK's
- * testing package on free loopback ports), and workers on unique task queues.
+ * testing package on free loopback ports), the time-skipping test server for suites of long waits,
+ * and workers on unique task queues.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import * as messages from '../../src/workflows/messages';
+import type { LoopStatus, Phase } from '../../src/workflows/state';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { temporal } from '@temporalio/proto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ensureTemporalCli } from '../../src/devserver/temporal-cli';
+import { ensureTemporalCli, ensureTool, TIME_SKIPPING_SERVER } from '../../src/devserver/temporal-cli';
 import { createLoopWorker } from '../../src/worker';
 
 let shared: Promise<TestWorkflowEnvironment> | null = null;
@@ -29,6 +31,16 @@ export function startTestServer(extraArgs: string[] = [], uiPort?: number): Prom
       extraArgs,
       log: { format: 'pretty', level: 'error' },
     },
+  });
+}
+
+/**
+ * Temporal's time-skipping test server, for the long waits (hours, days): time stands still until a
+ * test sleeps (`env.sleep`) or waits for a result, then it jumps from timer to timer.
+ */
+export function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: ensureTool(TIME_SKIPPING_SERVER) } },
   });
 }
 
@@ -74,6 +86,14 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Waits until the loop reports `phase`; returns its status then. */
+export function phaseIs(handle: WorkflowHandle, phase: Phase): Promise<LoopStatus> {
+  return eventually(async () => {
+    const s = await handle.query(messages.status);
+    return s.phase === phase ? s : undefined;
+  }, `phase ${phase}`);
 }
 
 export interface WorkerPerTest {
