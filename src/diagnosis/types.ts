@@ -40,6 +40,11 @@ export interface Cluster {
   evidence: string[];
   /** `messages` when the failure text decided the category, `probes` when live probes did. */
   decidedBy: 'messages' | 'probes';
+  /**
+   * When several distinct errors were thrown at one place (one call site rejected five ways), each
+   * masked message and its count, largest first; empty when the root cause has one message.
+   */
+  variants: { message: string; count: number }[];
 }
 
 export interface Diagnosis {

@@ -24,7 +24,7 @@ describe('diagnose', () => {
     assert.equal(c.category, 'websocket-handshake');
     assert.equal(c.count, 24);
     assert.equal(c.tests.length, 24);
-    assert.match(c.signature, /Token validation failed \| Debug: <n> chars, <n> dots.* @ staging_helpers\.py:ws_expect_welcome$/);
+    assert.match(c.signature, /Token validation failed \| Debug: <n> chars, <n> dots.* @ staging_helpers\.py:88 in ws_expect_welcome$/);
     assert.ok(c.evidence.some((e) => e.includes('"websocket_protocol": "[MISSING]"')));
     assert.match(c.hypothesis, /no WebSocket subprotocol/);
     assert.ok(d.durationMs > 100_000, 'real durations, not 0.00 s');
