@@ -208,7 +208,17 @@ export function hypothesisFor(category: Category, evidence: readonly string[]): 
       }
       return 'The WebSocket handshake failed or the server closed the socket during setup: compare the client\'s subprotocols and headers with what the server requires.';
     case 'auth':
-      return 'The server rejected the credentials: check that the token is current (exp), issued for this environment (iss/aud, signing key) and sent as the server expects (Authorization: Bearer <token>).';
+      // Only what the evidence shows: a token problem, a permission problem or a rejected password.
+      if (/\b(?:jwt|bearer|token|JWS|signature)\b/i.test(text)) {
+        return 'The server rejected the token: check that it is current (exp), issued for this environment (iss/aud, signing key) and sent as the server expects (Authorization: Bearer <token>).';
+      }
+      if (/\bcannot \w+ resource\b|\bforbidden: User\b|\bpermission|\bnot (?:allowed|authori[sz]ed) to\b|\bAccessDenied/i.test(text)) {
+        return 'The caller was identified but is not allowed to do this (a role or permission is missing): grant the permission the evidence names, or run the tests as an identity that has it.';
+      }
+      if (/\bpassword authentication failed\b|\bAccess denied for user\b|\bLogin failed for user\b/i.test(text)) {
+        return 'The service refused the configured user name or password: check the credentials the tests (or the service) are configured with for this environment.';
+      }
+      return 'The server refused the request as unauthenticated (401) or not permitted (403): check which credentials the tests send and what they are allowed to do.';
     case 'service-unavailable':
       return 'The service was unreachable or unhealthy (5xx, refused or reset connections, DNS): an infrastructure problem, not a code defect. The infrastructure team restores the service; the loop tests again when it is back.';
     case 'database':

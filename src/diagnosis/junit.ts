@@ -295,6 +295,13 @@ async function streamText(file: string, onText: (text: string, bytesRead: number
     new LoopError(FailureType.NoJUnitReport, `cannot read JUnit report ${file}: ${READ_ERRORS[err.code ?? ''] ?? err.message}`, { file });
   const tooLarge = () =>
     new LoopError(FailureType.NoJUnitReport, `JUnit report ${file} is larger than the ${MAX_REPORT_BYTES / 1024 ** 3} GiB limit for a report`, { file });
+  const size = await fs.promises.stat(file).then(
+    (stat) => (stat.isFile() ? stat.size : 0),
+    (err: NodeJS.ErrnoException) => {
+      throw readError(err);
+    },
+  );
+  if (size > MAX_REPORT_BYTES) throw tooLarge();
   await new Promise<void>((resolve, reject) => {
     const stream = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
     let decode: ((bytes: Buffer, end: boolean) => string) | null = null;
