@@ -105,8 +105,9 @@ interface OpenCase {
   skipped: boolean;
   body: string;
   /** `Caused by:` lines past the kept body. */
-  causes: string[];
-  output: LogBuffer;
+  causes: string[] | null;
+  /** Created when a failing test's output starts: most tests pass and keep none. */
+  output: LogBuffer | null;
 }
 
 const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory' };
@@ -160,6 +161,9 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
 
   const parser = new SaxesParser({ fileName: file });
   parser.on('error', (err) => {
+    // Raw control characters (terminal colours in system-out) are kept by the parser and removed
+    // from the text that is kept (see withoutControlChars): not a broken report.
+    if (err.message.endsWith(': disallowed character.')) return;
     // At the end of a truncated file every still-open element reports at the same position: say it once.
     const at = `${parser.line}:${parser.column}`;
     if (at === lastErrorAt) return;
@@ -173,16 +177,32 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
     const open = state.current;
     if (state.capture === 'suite') state.suites[state.suites.length - 1].output.append(text);
     else if (open === null || state.capture === null) return;
-    else if (state.capture === 'output') open.output.append(text);
+    else if (state.capture === 'output') (open.output ??= new LogBuffer()).append(text);
     else if (open.body.length < MAX_BODY_CHARS) open.body += text;
-    else if (open.causes.length < MAX_CAUSES && text.includes('Caused by:')) open.causes.push(...causesIn(text));
+    else if (text.includes('Caused by:') && (open.causes?.length ?? 0) < MAX_CAUSES) (open.causes ??= []).push(...causesIn(text));
   };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-  parser.on('opentag', (tag) => openElement(state, file, tag.name, tag.attributes as Record<string, string>));
+  // The parser builds text only for a listener: listen only while some text is kept (a failure, a
+  // failing test's output), not through the output of thousands of passing tests.
+  let listening = false;
+  const listen = () => {
+    if (listening === (state.capture !== null)) return;
+    listening = !listening;
+    if (listening) {
+      parser.on('text', onText);
+      parser.on('cdata', onText);
+    } else {
+      parser.off('text');
+      parser.off('cdata');
+    }
+  };
+  parser.on('opentag', (tag) => {
+    openElement(state, file, tag.name, tag.attributes as Record<string, string>);
+    listen();
+  });
   parser.on('closetag', (tag) => {
     const suite = tag.name === 'testsuite' ? state.suites[state.suites.length - 1] : undefined;
     const done = closeElement(state, tag.name);
+    listen();
     if (done !== null) {
       const record = finishCase(done);
       const parent = state.suites[state.suites.length - 1];
@@ -248,15 +268,12 @@ function notJUnit(file: string, why: string): LoopError {
 
 /**
  * C0 control characters are not allowed in XML 1.0, yet runners copy raw terminal output (ANSI
- * colours, backspaces) into system-out. ANSI sequences are dropped, other control characters become
- * U+FFFD, so the parser keeps the text and nothing raw reaches a terminal later.
+ * colours, backspaces) into system-out. In the text kept of a report, ANSI sequences are dropped and
+ * other control characters become U+FFFD: nothing raw reaches a terminal later.
  */
 const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F]/;
 const CONTROL_OR_ANSI = /\x1B\[[0-?]*[ -\/]*[@-~]|[\x00-\x08\x0B\x0C\x0E-\x1F]/g;
-/** Longest ANSI sequence held back at a chunk's end until its rest arrives. */
-const MAX_ANSI = 32;
-
-export function withoutControlChars(text: string): string {
+function withoutControlChars(text: string): string {
   return CONTROL.test(text) ? text.replace(CONTROL_OR_ANSI, (m) => (m.length > 1 ? '' : '\uFFFD')) : text;
 }
 
@@ -306,16 +323,8 @@ async function streamText(file: string, onText: (text: string, bytesRead: number
     const stream = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
     let decode: ((bytes: Buffer, end: boolean) => string) | null = null;
     let bytesRead = 0;
-    let held = '';
-    const emit = (text: string, end: boolean) => {
-      let out = held + text;
-      held = '';
-      const esc = end ? -1 : out.lastIndexOf('\x1B');
-      if (esc >= 0 && esc > out.length - MAX_ANSI && !/^\x1B\[[0-?]*[ -\/]*[@-~]/.test(out.slice(esc))) {
-        held = out.slice(esc);
-        out = out.slice(0, esc);
-      }
-      if (out) onText(withoutControlChars(out), bytesRead);
+    const emit = (text: string) => {
+      if (text) onText(text, bytesRead);
     };
     const fail = (err: unknown) => {
       stream.destroy();
@@ -331,7 +340,7 @@ async function streamText(file: string, onText: (text: string, bytesRead: number
           decode = decoderFor(file, encoding);
           bytes = bytes.subarray(bom);
         }
-        emit(decode(bytes, false), false);
+        emit(decode(bytes, false));
       } catch (err) {
         fail(err);
       }
@@ -339,7 +348,7 @@ async function streamText(file: string, onText: (text: string, bytesRead: number
     stream.on('error', (err: NodeJS.ErrnoException) => reject(readError(err)));
     stream.on('end', () => {
       try {
-        emit(decode ? decode(Buffer.alloc(0), true) : '', true);
+        emit(decode ? decode(Buffer.alloc(0), true) : '');
         resolve();
       } catch (err) {
         reject(err);
@@ -431,8 +440,8 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
       rerunFailure: null,
       skipped: false,
       body: '',
-      causes: [],
-      output: new LogBuffer(),
+      causes: null,
+      output: null,
     };
     return;
   }
@@ -461,7 +470,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
 function openDetail(state: ReaderState, open: OpenCase, { kind, target }: DetailElement, attrs: Record<string, string>): void {
   state.openDetail = {
     target,
-    detail: { kind, type: own(clipText(attrs.type ?? '', 200)), message: own(clipText(attrs.message ?? '', MAX_MESSAGE_CHARS)), body: '' },
+    detail: { kind, type: kept(attrs.type ?? '', 200), message: kept(attrs.message ?? '', MAX_MESSAGE_CHARS), body: '' },
   };
   open.body = '';
   state.capture = 'body';
@@ -507,7 +516,7 @@ function finishCase(open: OpenCase): TestCaseRecord {
     record.outcome = 'skipped';
   }
   if (record.outcome !== 'passed' && record.outcome !== 'skipped') {
-    const output = open.output.text();
+    const output = open.output?.text() ?? '';
     record.output = output;
     if (output.includes('[[ATTACHMENT|')) {
       for (const match of output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
@@ -542,21 +551,26 @@ class LogBuffer {
   }
 
   text(): string {
-    return own((this.tail ? [this.head, '…', ...this.causes.slice(0, MAX_CAUSES), '…', this.tail].join('\n') : this.head).trim());
+    return kept((this.tail ? [this.head, '…', ...this.causes.slice(0, MAX_CAUSES), '…', this.tail].join('\n') : this.head).trim(), MAX_OUTPUT_CHARS * 2);
   }
 }
 const CAUSED_BY = /^[ \t]*Caused by: .{0,300}/gm;
 
 function causesIn(text: string): string[] {
-  return [...text.matchAll(CAUSED_BY)].slice(0, MAX_CAUSES).map((m) => own(m[0].trim()));
+  return [...text.matchAll(CAUSED_BY)].slice(0, MAX_CAUSES).map((m) => m[0].trim());
+}
+
+/** Text of a report as kept: at most `max` characters, without control characters, in memory of its own. */
+function kept(text: string, max: number): string {
+  return own(withoutControlChars(clipText(text, max)));
 }
 
 /** The first MAX_BODY_CHARS of a failure's text, and the `Caused by:` lines after them. */
 function keptBody(open: OpenCase): string {
   const body = open.body.trim();
-  if (body.length <= MAX_BODY_CHARS) return own(body);
-  const causes = [...causesIn(body.slice(MAX_BODY_CHARS)), ...open.causes].slice(0, MAX_CAUSES);
-  return own([clipText(body, MAX_BODY_CHARS), ...causes].join('\n'));
+  if (body.length <= MAX_BODY_CHARS) return kept(body, MAX_BODY_CHARS);
+  const causes = [...causesIn(body.slice(MAX_BODY_CHARS)), ...(open.causes ?? [])].slice(0, MAX_CAUSES);
+  return kept([clipText(body, MAX_BODY_CHARS), ...causes].join('\n'), MAX_BODY_CHARS * 2);
 }
 
 /** A suite that reports errors but holds no test case (Newman, when a request cannot be sent): one errored entry. */
@@ -567,7 +581,7 @@ function suiteFailure(suite: OpenSuite, file: string): TestCaseRecord {
     id: '',
     outcome: 'errored',
     timeMs: 0,
-    failure: { kind: 'error', type: '', message: own(clipText(message, MAX_MESSAGE_CHARS)), body: own(clipText(text, MAX_BODY_CHARS)) },
+    failure: { kind: 'error', type: '', message: kept(message, MAX_MESSAGE_CHARS), body: kept(text, MAX_BODY_CHARS) },
     output: '',
     attachments: [],
     file,
@@ -618,6 +632,8 @@ export class TestTable {
   private readonly repeats = new Map<number, Repeat>();
   /** Failed tests by id (few): a rerun report may group its tests into other suite elements. */
   private readonly failing = new Map<string, number>();
+  /** The files those failed tests came from: a record of the only one cannot be a later report's rerun. */
+  private readonly failingFiles = new Set<string>();
   private settled = false;
 
   get size(): number {
@@ -646,7 +662,10 @@ export class TestTable {
       record.id = this.id(n);
       this.records.set(n, record);
     }
-    if (isFailing(record.outcome)) this.failing.set(record.id || this.id(n), n);
+    if (isFailing(record.outcome)) {
+      this.failing.set(record.id || this.id(n), n);
+      this.failingFiles.add(record.file);
+    }
   }
 
   private retry(slot: number, record: TestCaseRecord): void {
@@ -671,7 +690,7 @@ export class TestTable {
 
   /** A test of an earlier file that failed, with this id: a rerun report names it in its own suites. */
   private failedElsewhere(classname: string, testName: string, file: string): number {
-    if (this.failing.size === 0) return -1;
+    if (this.failing.size === 0 || (this.failingFiles.size === 1 && this.failingFiles.has(file))) return -1;
     const slot = this.failing.get(idOf(classname, testName));
     return slot !== undefined && this.files[slot] !== file ? slot : -1;
   }
