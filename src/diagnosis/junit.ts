@@ -22,6 +22,9 @@ export const MAX_REPORT_BYTES = 1024 ** 3;
 /** A file with no root element this far in is not XML (a binary, /dev/zero): stop reading it. */
 const ROOT_WITHIN_BYTES = 64 * 1024;
 
+/** One array for the many tests without attachments: not one allocation per test case. */
+const NO_ATTACHMENTS: readonly string[] = Object.freeze([]);
+
 export type Outcome = 'passed' | 'failed' | 'errored' | 'skipped' | 'flaky';
 
 /** What a failing (or flaky) test reported: `<failure>`, `<error>` or a Surefire rerun element. */
@@ -43,8 +46,8 @@ export interface TestCaseRecord {
   failure: FailureDetail | null;
   /** First characters of system-out and system-err, kept for failing tests only. */
   output: string;
-  /** Playwright `[[ATTACHMENT|path]]` paths. */
-  attachments: string[];
+  /** Playwright `[[ATTACHMENT|path]]` paths; read-only, one array is shared by the tests that have none. */
+  attachments: readonly string[];
   /** The report file it came from. */
   file: string;
 }
@@ -250,7 +253,7 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
         timeMs: 0,
         failure: { kind: 'error', type: 'IncompleteReport', message: `the JUnit report is incomplete: ${firstXmlError}`, body: '' },
         output: '',
-        attachments: [],
+        attachments: NO_ATTACHMENTS,
         file,
       },
       file,
@@ -428,7 +431,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
         timeMs: Math.round(parseSeconds(attrs.time) * 1000),
         failure: null,
         output: '',
-        attachments: [],
+        attachments: NO_ATTACHMENTS,
         file,
       },
       classname,
@@ -519,7 +522,7 @@ function finishCase(open: OpenCase): TestCaseRecord {
     const output = open.output?.text() ?? '';
     record.output = output;
     if (output.includes('[[ATTACHMENT|')) {
-      for (const match of output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
+      record.attachments = [...output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)].map((m) => own(m[1]));
     }
   }
   return record;
@@ -583,7 +586,7 @@ function suiteFailure(suite: OpenSuite, file: string): TestCaseRecord {
     timeMs: 0,
     failure: { kind: 'error', type: '', message: kept(message, MAX_MESSAGE_CHARS), body: kept(text, MAX_BODY_CHARS) },
     output: '',
-    attachments: [],
+    attachments: NO_ATTACHMENTS,
     file,
   };
 }
@@ -647,14 +650,14 @@ export class TestTable {
 
   /** The test's id is `classname::testName`, or `testName` when classname is `''`; `record.id` is not read. */
   add(record: TestCaseRecord, classname: string, testName: string, scope: string, retryable: boolean): void {
-    const { bucket, rest, slot: found } = this.find(classname, testName, scope);
+    const found = this.find(classname, testName, scope);
     const same = retryable || isFixturePhaseError(record.failure) ? found : -1;
     const slot = same >= 0 ? same : this.failedElsewhere(classname, testName, record.file);
     if (slot >= 0 && (isFailing(this.outcomes[slot]) || isFixturePhaseError(record.failure))) {
       this.retry(slot, record);
       return;
     }
-    const n = this.create(bucket, rest);
+    const n = this.create(this.found.bucket, this.found.rest);
     this.outcomes.push(record.outcome);
     this.times.push(record.timeMs);
     this.files.push(record.file);
@@ -695,8 +698,11 @@ export class TestTable {
     return slot !== undefined && this.files[slot] !== file ? slot : -1;
   }
 
-  /** The latest slot of the test with this id in this suite element (-1: none), and where a new one goes. */
-  private find(classname: string, testName: string, scope: string): { bucket: Bucket; rest: string; slot: number } {
+  /** Where the last `find` says a new test goes (a field, not a result object: this runs for every test). */
+  private readonly found: { bucket: Bucket; rest: string } = { bucket: { prefix: null, scope: '', first: -1, byRest: null }, rest: '' };
+
+  /** The latest slot of the test with this id in this suite element (-1: none); see `found`. */
+  private find(classname: string, testName: string, scope: string): number {
     let bucket: Bucket;
     let rest = testName;
     const last = this.last;
@@ -712,9 +718,10 @@ export class TestTable {
       rest = at < 0 ? id : id.slice(at + 2);
     }
     if (bucket.prefix !== null) this.last = bucket;
-    let slot = -1;
-    if (bucket.first >= 0) slot = bucket.byRest === null ? (this.rests[bucket.first] === rest ? bucket.first : -1) : (bucket.byRest.get(rest) ?? -1);
-    return { bucket, rest, slot };
+    this.found.bucket = bucket;
+    this.found.rest = rest;
+    if (bucket.first < 0) return -1;
+    return bucket.byRest === null ? (this.rests[bucket.first] === rest ? bucket.first : -1) : (bucket.byRest.get(rest) ?? -1);
   }
 
   private create(bucket: Bucket, rest: string): number {
@@ -752,7 +759,7 @@ export class TestTable {
   }
 
   private build(i: number): TestResult {
-    return { id: this.id(i), outcome: this.outcomes[i], timeMs: this.times[i], failure: null, output: '', attachments: [], file: this.files[i] };
+    return { id: this.id(i), outcome: this.outcomes[i], timeMs: this.times[i], failure: null, output: '', attachments: NO_ATTACHMENTS, file: this.files[i] };
   }
 
   /** Decides the outcome of repeated tests; call once all records are in. */
