@@ -22,8 +22,6 @@ export interface CategoryDecision {
 
 const MAX_EVIDENCE_LINES = 3;
 const MAX_EVIDENCE_CHARS = 240;
-/** Trunk's rule: when most of a run fails, the environment failed, not the tests. */
-const MOSTLY_FAILING = 0.8;
 
 /**
  * An HTTP status as a whole token next to a status word (`HTTP 503`, `status code 503`, `returned
@@ -67,6 +65,8 @@ const RULES: Rule[] = [
     ],
     true,
   ),
+  // A connection that failed to a database (its driver, its host or port named in the failure): the database, not the service.
+  { category: 'database', patterns: [], failureTextOnly: true, dialect: databaseUnreachable },
   rule(
     'service-unavailable',
     [
@@ -80,7 +80,9 @@ const RULES: Rule[] = [
   // After the infrastructure rules: a TestMain may fail because a database is down.
   { category: 'test-setup', patterns: [], dialect: packageFailure },
   // jest: a test file that did not compile or import.
-  { category: 'test-setup', patterns: [], headlineOnly: /\bTest suite failed to run\b/ },
+  { category: 'test-setup', patterns: [], headlineOnly: /\bTest suite failed to run\b|^collection failure$/ },
+  // A test that expected an auth status and got another: the application's behaviour, not a rejected credential.
+  rule('assertion', [/\bexpected:?\W{0,3}4\d\d\W{0,3} but was\b/i]),
   rule('websocket-handshake', [
     /\bSec-WebSocket-Protocol\b|\bsubprotocols?\b|\bwebsocket_protocol\b|\bWebSocket (?:handshake|upgrade)\b|\bInvalidHandshake\b|\bUnexpected server response\b|\bclosed before the connection (?:was|is) established\b|\bclosed?(?: with)?(?: code)?\W{0,3}1002\b|\bcode=1002\b/i,
   ]),
@@ -92,22 +94,25 @@ const RULES: Rule[] = [
   // The framework's setup and teardown phases (NUnit, TestNG, JUnit 5, mocha, pytest, jest, Spring,
   // WebDriver sessions), unmet preconditions and missing configuration.
   rule('test-setup', [
-    /\bFailed to load ApplicationContext\b|\bUnable to find a @SpringBootConfiguration\b|\bSessionNotCreated(?:Exception|Error)\b|\bcould not find driver\b/,
+    /\blisten (?:EACCES|EADDRINUSE)\b|\bbrowserType\.launch: Executable doesn't exist\b|\bnpx playwright install\b|\bnot found in `markers` configuration option\b|\brequest url is empty\b|\bFailed to load ApplicationContext\b|\bUnable to find a @SpringBootConfiguration\b|\bSessionNotCreated(?:Exception|Error)\b|\bcould not find driver\b/,
     /\bno [\w ]{0,40}\b(?:key|secret|config\w*) (?:has been|was|is) (?:specified|set|configured|provided)\b/i,
     /^(?:OneTimeSetUp|OneTimeTearDown|SetUp|TearDown)\s*:|^--(?:SetUp|TearDown)\b|\.(?:OneTimeSetUp|OneTimeTearDown|SetUp|TearDown)\(\)|\bConfigInvoker\.invokeConfigurationMethod\b|\binvoke(?:BeforeAll|BeforeEach|AfterAll|AfterEach)Methods\b|"(?:before|after) (?:all|each)" hook|\bfailed on (?:setup|teardown)\b|\berror at (?:setup|teardown) of\b|\bsetUpClass\b|\bfixture '[^']+' not found\b/,
     /\b(?:tests?|suite|specs?) (?:cannot|can't|could not) be run\b|\b(?:test|suite|spec)s? (?:needs|requires) (?:a|an|at least)\b/i,
   ]),
   // The runner stopped the test: its own time limit, not an operation's.
   rule('timeout', [/\bTest timeout of \d+ ?ms exceeded\b|\bTimeout of \d+ ?ms exceeded\b|\bExceeded timeout of \d+ ?ms\b|\bnot invoked within the \d+ ?ms timeout\b|\btest timed out after\b/i]),
-  // A web-first expectation (Playwright, jest) waits up to its timeout, then fails: an assertion.
-  rule('assertion', [/\bexpect\([^)]*\)\.(?:not\.)?(?:resolves\.|rejects\.)?to[A-Z]\w*\(/]),
+  // A web-first or eventual expectation (Playwright, jest, Cypress, Selenium waits, Gomega's
+  // Eventually) retries up to its time limit, then fails: an assertion, not a timeout.
+  rule('assertion', [
+    /\bexpect\([^)]*\)\.(?:not\.)?(?:resolves\.|rejects\.)?to[A-Z]\w*\(|\bTimed out retrying after \d+ ?ms: [Ee]xpected\b|\bExpected condition failed\b|^Timed out after [\d.]+s\.$/,
+  ]),
   rule('timeout', [
     /\btimed? out\b|\btime ?out (?:exceeded|expired|reached|error|occurred|after|while)\b|\bTimeout \d+ ?ms exceeded\b|\bdeadline exceeded\b|\btook longer than\b/i,
     /(?:\b|[a-z])Timeout(?:Error|Exception)\b|\b(?:DEADLINE_EXCEEDED|ETIMEDOUT|ESOCKETTIMEDOUT|ReadTimeout|ConnectTimeout)\b/,
   ]),
   rule('test-setup', [/\bNameError\b|\bReferenceError: \w+ is not defined\b|\bmissing (?:required )?(?:config|configuration|environment variable)\b|\bKeyError: '[A-Z][A-Z0-9_]+'/i]),
   rule('assertion', [
-    /\b(?:AssertionError|AssertionFailedError|ComparisonFailure|AssertionFailure|ExpectationFailedException|PhptAssertionFailedError|PendingExampleFixedError)\b|\bFailed asserting that\b|\bassert\b|\bexpect\(|\bassert\w*(?:Equal|That|True|False)\b|\bto(?:Be|Equal|Have|Contain|Match)\w*\b/,
+    /\b(?:AssertionError|AssertionFailedError|ComparisonFailure|AssertionFailure|ExpectationFailedException|PhptAssertionFailedError|PendingExampleFixedError)\b|\bFailed asserting that\b|\bAssert\.\w+ failed\b|\bassert\b|\bexpect\(|\bassert\w*(?:Equal|That|True|False)\b|\bto(?:Be|Equal|Have|Contain|Match)\w*\b/,
     /\bexpected\b|\bto (?:be|equal)\b|\bbut (?:was|got|found)\b|!=|\bshould\b/i,
     // Go: t.Error and t.Fatal print the test file's location.
     /^\w+_test\.go:\d+: /,
@@ -122,6 +127,16 @@ function packageFailure(test: TestResult): string | null {
   const message = test.failure?.message ?? '';
   if (message === 'Build error' || message === 'Runtime error') return `${message}: ${firstBodyLine(test)}`;
   return test.id.endsWith('::TestMain') ? `TestMain failed: ${firstBodyLine(test)}` : null;
+}
+
+const UNREACHABLE = /\b(?:Connection refused|ECONNREFUSED|ENOTFOUND|EAI_AGAIN|UnknownHostException|ConnectException|could not translate host name|Name or service not known)\b/;
+const DATABASE_CLIENT = /jdbc|JdbcEnvironment|DataSource|Hikari|hibernate|Sequelize|TypeORM|Prisma|knex|psycopg|asyncpg|sqlalchemy|Mongo(?:Network|ServerSelection)Error|\b[\w-]*(?:db|database|postgres\w*|mysql|mariadb|mongo\w*)\b|Database/i;
+
+function databaseUnreachable(test: TestResult): string | null {
+  const { failure, outputExceptions } = linesOf(test);
+  const lines = [...failure, ...outputExceptions];
+  const down = lines.find((l) => UNREACHABLE.test(l));
+  return down !== undefined && lines.some((l) => DATABASE_CLIENT.test(l)) ? down : null;
 }
 
 function firstBodyLine(test: TestResult): string {
@@ -159,11 +174,14 @@ function linesOf(test: TestResult): { failure: string[]; output: string[]; outpu
   const message = f && !isTitleMessage(f.message) ? f.message : '';
   const output = split(test.output);
   return {
-    failure: f ? split([message, f.body, f.type].join('\n')) : [],
+    // Playwright repeats the test's title (`[chromium] › a.spec.ts:3:5 › should ...`) in the body.
+    failure: f ? split([message, f.body, f.type].join('\n')).filter((l) => !PLAYWRIGHT_TITLE.test(l)) : [],
     output,
     outputExceptions: output.filter((l) => LOGGED_EXCEPTION.test(l)),
   };
 }
+
+const PLAYWRIGHT_TITLE = /^\[[^\]]+\] › /;
 
 /** A logged exception: `Caused by: x.Y: ...` or `x.YException: ...` at the start of a line. */
 const LOGGED_EXCEPTION = /^(?:Caused by: )?(?:[\w$]+\.)*[A-Z][\w$]*(?:Exception|Error): /;
@@ -364,17 +382,14 @@ export function applyProbes<C extends Categorized>(clusters: C[], probes: ProbeE
 }
 
 /**
- * `passed`, `flaky`, `infrastructure`, `code` or `mixed`; see CONTRACT.md. A run that mostly failed
- * on time limits, with no other explanation, is the environment (Trunk's rule); one where some
- * failures say infrastructure and others do not is mixed: the infrastructure team first.
+ * `passed`, `flaky`, `infrastructure`, `code` or `mixed`; see CONTRACT.md. Infrastructure only on
+ * evidence: a run that mostly timed out is not enough (UI waits and eventual expectations time out
+ * on wrong behaviour too), and a wrong infrastructure verdict is the costliest. Some failures with
+ * that evidence and some without is mixed: the infrastructure team first.
  */
 export function verdictOf(tests: TestCounts, clusters: readonly Categorized[]): Verdict {
   const failing = tests.failed + tests.errored;
   if (failing === 0) return tests.flaky > 0 ? 'flaky' : 'passed';
-  const infra = clusters.filter((c) => isInfrastructure(c.category));
-  if (infra.length === clusters.length) return 'infrastructure';
-  if (infra.length > 0) return 'mixed';
-  const ran = tests.total - tests.skipped;
-  const timeouts = clusters.filter((c) => c.category === 'timeout').reduce((n, c) => n + c.count, 0);
-  return ran > 0 && failing / ran > MOSTLY_FAILING && timeouts * 2 >= failing ? 'infrastructure' : 'code';
+  const infra = clusters.filter((c) => isInfrastructure(c.category)).length;
+  return infra === clusters.length ? 'infrastructure' : infra > 0 ? 'mixed' : 'code';
 }

@@ -579,7 +579,8 @@ function keptBody(open: OpenCase): string {
 /** A suite that reports errors but holds no test case (Newman, when a request cannot be sent): one errored entry. */
 function suiteFailure(suite: OpenSuite, file: string): TestCaseRecord {
   const text = suite.output.text();
-  const message = text.split('\n', 1)[0] ?? '';
+  // Newman starts with the iteration number.
+  const message = text.split('\n', 3).find((l) => l.trim() && !/^Iteration: \d+$/.test(l.trim())) ?? '';
   return {
     id: '',
     outcome: 'errored',
