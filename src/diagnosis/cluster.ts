@@ -7,7 +7,7 @@
  * connection-level category thrown at the same frame are one root cause, their lines its variants.
  * Every failure ends in exactly one cluster.
  */
-import { categorize, type CategoryDecision } from './categorize';
+import { categorize, isInfrastructure, type CategoryDecision } from './categorize';
 import { GENERIC, headline } from './failure-text';
 import type { FailureDetail, TestResult } from './junit';
 import type { Category } from './types';
@@ -311,17 +311,23 @@ function sharedFrame(groups: readonly Group[]): string | undefined {
   return groups[0].frames.find((f) => groups.every((g) => g.frames.includes(f)));
 }
 
-/** Clusters of one connection-level category thrown at one in-app frame are one root cause. */
+/**
+ * Clusters of one connection-level category thrown at one in-app frame are one root cause; so are
+ * infrastructure clusters whose deciding line is the same (the service refused every request, and
+ * each test tripped over it in its own way).
+ */
 function mergeAtFrame(merged: Merged[]): FailureCluster[] {
   const clusters: Merged[][] = [];
   const atFrame = new Map<string, Merged[]>();
   for (const m of merged) {
+    const { category, evidence } = m.decision;
     const frame = m.framePart || sharedFrame(m.groups);
-    if (frame === undefined || !MERGED_AT_FRAME.has(m.decision.category)) {
+    const place = isInfrastructure(category) && evidence.length > 0 ? `evidence ${normaliseMessage(evidence[0])}` : frame;
+    if (place === undefined || !MERGED_AT_FRAME.has(category)) {
       clusters.push([m]);
       continue;
     }
-    const key = `${m.decision.category}\u0000${frame}`;
+    const key = `${category}\u0000${place}`;
     const same = atFrame.get(key);
     if (same) same.push(m);
     else {

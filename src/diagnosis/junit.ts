@@ -209,15 +209,17 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
     if (done !== null) {
       const record = finishCase(done);
       const parent = state.suites[state.suites.length - 1];
-      if (parent !== undefined) parent.onlyFailure = parent.cases === 1 && record.failure !== null ? record : null;
+      if (parent !== undefined && record.failure !== null && parent.failures.length < MAX_SUITE_FAILURES) parent.failures.push(record);
       onCase(record, done.classname, done.testName, done.scope, done.retryable);
     }
     if (suite === undefined) return;
     if (suite.cases === 0 && suite.childSuites === 0 && suite.declaredProblems > 0) {
       onCase(suiteFailure(suite, file), suite.name, '(suite error)', suite.scope, false);
-    } else if (suite.onlyFailure !== null && suite.onlyFailure.output === '' && !suite.output.empty) {
-      // Bazel and Gradle write their tests' log as the suite's output.
-      suite.onlyFailure.output = suite.output.text();
+    } else if (!suite.output.empty && (suite.cases === 1 || suite.declaredErrors > 0)) {
+      // Bazel and Gradle write their one test's log as the suite's output; Newman writes there why a
+      // request failed, which is why its tests failed.
+      const output = suite.output.text();
+      for (const failed of suite.failures) if (failed.output === '') failed.output = output;
     }
   });
 
@@ -384,15 +386,16 @@ interface OpenSuite {
   declared: number | null;
   /** Its `errors` + `failures` attributes. */
   declaredProblems: number;
+  /** Its `errors` attribute. */
+  declaredErrors: number;
   cases: number;
   childSuites: number;
   /**
-   * Its own system-out/system-err, while it has no test case (Newman writes request errors there)
-   * or one that failed (Bazel writes that test's log there).
+   * Its own system-out/system-err, when it has no test case or failed ones (see the closing tag).
    */
   output: LogBuffer;
-  /** Its one test case so far, when that one failed: the suite's output is its output. */
-  onlyFailure: TestCaseRecord | null;
+  /** Its failed test cases (bounded): the suite's output may be theirs. */
+  failures: TestCaseRecord[];
 }
 
 const attrCount = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : null);
@@ -413,10 +416,11 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
       scope,
       declared: attrCount(attrs.tests),
       declaredProblems: (attrCount(attrs.errors) ?? 0) + (attrCount(attrs.failures) ?? 0),
+      declaredErrors: attrCount(attrs.errors) ?? 0,
       cases: 0,
       childSuites: 0,
       output: new LogBuffer(),
-      onlyFailure: null,
+      failures: [],
     });
     return;
   }
@@ -450,7 +454,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
   }
   const open = state.current;
   if (open === null) {
-    if ((name === 'system-out' || name === 'system-err') && (suite?.cases === 0 || suite?.onlyFailure) && state.capture === null) {
+    if ((name === 'system-out' || name === 'system-err') && (suite?.cases === 0 || (suite?.failures.length ?? 0) > 0) && state.capture === null) {
       state.capture = 'suite';
       state.captureDepth = state.depth;
     }
@@ -527,6 +531,9 @@ function finishCase(open: OpenCase): TestCaseRecord {
   }
   return record;
 }
+
+/** Failed tests of one suite that its own output is given to. */
+const MAX_SUITE_FAILURES = 1000;
 
 /** JVM exception chains: the root cause is in the last `Caused by:` lines, often past the kept text. */
 const MAX_CAUSES = 5;
