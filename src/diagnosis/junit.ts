@@ -150,6 +150,9 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   const state: ReaderState = {
     root: null,
     rootClosed: false,
+    rootSkipped: 0,
+    skipped: 0,
+    unwritten: 0,
     suites: [],
     scopesSeen: new Map(),
     current: null,
@@ -210,6 +213,7 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
       const record = finishCase(done);
       const parent = state.suites[state.suites.length - 1];
       if (parent !== undefined && record.failure !== null && parent.failures.length < MAX_SUITE_FAILURES) parent.failures.push(record);
+      if (record.outcome === 'skipped') state.skipped++;
       onCase(record, done.classname, done.testName, done.scope, done.retryable);
     }
     if (suite === undefined) return;
@@ -221,6 +225,7 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
       const output = suite.output.text();
       for (const failed of suite.failures) if (failed.output === '') failed.output = output;
     }
+    if (suite.childSuites === 0) state.unwritten += Math.max(0, (suite.declared ?? 0) - suite.cases);
   });
 
   await streamText(file, (text, bytesRead) => {
@@ -234,6 +239,12 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   if (state.root === null) throw notJUnit(file, firstXmlError ?? 'the file is empty');
   if (state.root !== 'testsuites' && state.root !== 'testsuite') {
     throw notJUnit(file, `its root element is <${state.root}>, expected <testsuites> or <testsuite>`);
+  }
+  // mocha-junit-reporter counts pending tests in `tests` and the root's `skipped` but writes no test
+  // case for them: count them as the runner did.
+  for (let i = 1; i <= Math.min(state.unwritten, state.rootSkipped - state.skipped); i++) {
+    const pending: TestCaseRecord = { id: '', outcome: 'skipped', timeMs: 0, failure: null, output: '', attachments: NO_ATTACHMENTS, file };
+    onCase(pending, file, `(pending, not written) ${i}`, '', false);
   }
   const cutOff = state.current;
   if (cutOff !== null) {
@@ -366,6 +377,10 @@ interface ReaderState {
   root: string | null;
   /** The root element was closed: the report is complete. */
   rootClosed: boolean;
+  /** The root's `skipped` attribute, the skipped test cases read, and the test cases suites count but do not hold. */
+  rootSkipped: number;
+  skipped: number;
+  unwritten: number;
   /** The open `<testsuite>` elements, innermost last. */
   suites: OpenSuite[];
   /** How often each scope was seen in this file: a repeated suite element is another one. */
@@ -402,7 +417,10 @@ const attrCount = (value: string | undefined) => (value !== undefined && /^\d+$/
 
 function openElement(state: ReaderState, file: string, name: string, attrs: Record<string, string>): void {
   state.depth++;
-  if (state.root === null) state.root = name;
+  if (state.root === null) {
+    state.root = name;
+    state.rootSkipped = attrCount(attrs.skipped) ?? 0;
+  }
   const suite = state.suites[state.suites.length - 1];
   if (name === 'testsuite') {
     if (suite) suite.childSuites++;

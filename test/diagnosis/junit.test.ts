@@ -133,6 +133,17 @@ describe('JUnit reader', () => {
     });
   });
 
+  it('counts pending tests that mocha-junit-reporter counts but does not write, as skipped', async () => {
+    await withReports(async (dir) => {
+      const file = dir.write(
+        'pending.xml',
+        `<testsuites tests="4" skipped="2"><testsuite name="a" tests="3"><testcase classname="a" name="x"/></testsuite>` +
+          `<testsuite name="b" tests="1"><testcase classname="b" name="y"/></testsuite></testsuites>`,
+      );
+      assert.deepEqual(outcomes((await readJUnitFiles([file])).tests), { passed: 2, skipped: 2 });
+    });
+  });
+
   it('raw ANSI escapes and control characters in system-out neither break the report nor survive', async () => {
     await withReports(async (dir) => {
       const file = dir.write(
