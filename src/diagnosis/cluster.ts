@@ -76,6 +76,8 @@ const MASKS: [RegExp, Replacer, string][] = [
   [/[A-Za-z0-9+/_-]{24,}={0,2}/g, (m) => (/\d/.test(m) && /[a-z]/.test(m) && /[A-Z]/.test(m) ? '<blob>' : m), ''],
   // Query values vary per request.
   [/([?&][\w.-]+=)[^&\s"']+/g, '$1<*>', '='],
+  // Arrays printed as data (`[ { …(5) }, …(3) ]`, `[1, 2]`); not `[Errno 111]` or `[chromium]`.
+  [/\[(?=[\s{'"\d-])[^[\]\n]{0,300}\]/g, '[…]', '['],
   // Not a JSON key (a quoted word followed by `:`).
   [/(['"`])([^'"`\n]{0,200})\1(?!\s*:)/g, (m, quote, content) => maskQuoted(m, quote, content), ''],
   [NUMBERS, (m, masked) => (masked ? '<n>' : m), ''],

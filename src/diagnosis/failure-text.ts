@@ -8,7 +8,7 @@ import type { FailureDetail } from './junit';
 export const GENERIC = /^(failed|failure|fail|error|errors?|exception|build error|runtime error|)$/i;
 /** Runner chatter, stack frames and bare source locations (ginkgo): never the headline. */
 export const NOT_A_HEADLINE =
-  /^(=== (RUN|PAUSE|CONT|NAME)|--- (FAIL|PASS|SKIP)|at\s|\[[\w-]+\] › |File "|Traceback|def |>|\d+ \||_ _|-{3,}|={3,}|self = <|goroutine \d+ \[|exit status \d+$|FAIL\t|\S+:\d+$)/;
+  /^(=== (RUN|PAUSE|CONT|NAME)|--- (FAIL|PASS|SKIP)|at\s|\[[^\]]+\] › |File "|Traceback|def |>|\d+ \||_ _|-{3,}|={3,}|self = <|goroutine \d+ \[|exit status \d+$|FAIL\t|\S+:\d+$)/;
 /** NUnit names the fixture phase before the exception: the same exception in any phase is one problem. */
 const NUNIT_PHASE = /^(OneTimeSetUp|OneTimeTearDown|SetUp|TearDown)\s*:\s*/;
 
