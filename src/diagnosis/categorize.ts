@@ -81,8 +81,8 @@ const RULES: Rule[] = [
   { category: 'test-setup', patterns: [], dialect: packageFailure },
   // jest: a test file that did not compile or import.
   { category: 'test-setup', patterns: [], headlineOnly: /\bTest suite failed to run\b|^collection failure$/ },
-  // A test that expected an auth status and got another: the application's behaviour, not a rejected credential.
-  rule('assertion', [/\bexpected:?\W{0,3}4\d\d\W{0,3} but was\b/i]),
+  // A test that expected a 401/403 and got another status checks the application's auth behaviour: not a rejected credential.
+  rule('assertion', [/\bexpected:?\W{0,3}40[13]\b.{0,40}\b(?:but was|got|received)\b/i]),
   rule('websocket-handshake', [
     /\bSec-WebSocket-Protocol\b|\bsubprotocols?\b|\bwebsocket_protocol\b|\bWebSocket (?:handshake|upgrade)\b|\bInvalidHandshake\b|\bUnexpected server response\b|\bclosed before the connection (?:was|is) established\b|\bclosed?(?: with)?(?: code)?\W{0,3}1002\b|\bcode=1002\b/i,
   ]),

@@ -28,13 +28,16 @@ export function headline(detail: FailureDetail): string {
   return lines.find((l) => ERROR_LIKE.test(l)) ?? lines[0] ?? message ?? detail.type;
 }
 
-/** The first informative line; with the next one when it is a bare start (NUnit's `Expected: 8` / `But was: 2`). */
+/**
+ * The first informative line; with the next one when it is a bare start (NUnit's `Expected: 8` /
+ * `But was: 2`, REST Assured's `1 expectation failed.` / `Expected status code <200> but was <401>.`).
+ */
 function firstLines(text: string): string {
   const lines = text
     .split('\n', 20)
     .map((l) => l.trim())
     .filter((l) => l && !NOT_A_HEADLINE.test(l));
-  if (lines.length > 1 && lines[0].split(' ').length < 3) return `${lines[0]} ${lines[1]}`;
+  if (lines.length > 1 && lines[0].split(' ').length < 4) return `${lines[0]} ${lines[1]}`;
   return lines[0] ?? '';
 }
 
