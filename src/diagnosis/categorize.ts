@@ -1,5 +1,5 @@
 /**
- * One category per failure cluster (CONTRACT.md), the evidence lines that decided it, the
+ * One category per failure cluster (the README's categories), the evidence lines that decided it, the
  * hypothesis in the words a fix team or an infrastructure team uses, the run's verdict, and the
  * live probes' say over all of these. Infrastructure problems are never handed over as code defects.
  */
@@ -382,7 +382,7 @@ export function applyProbes<C extends Categorized>(clusters: C[], probes: ProbeE
 }
 
 /**
- * `passed`, `flaky`, `infrastructure`, `code` or `mixed`; see CONTRACT.md. Infrastructure only on
+ * `passed`, `flaky`, `infrastructure`, `code` or `mixed`. Infrastructure only on
  * evidence: a run that mostly timed out is not enough (UI waits and eventual expectations time out
  * on wrong behaviour too), and a wrong infrastructure verdict is the costliest. Some failures with
  * that evidence and some without is mixed: the infrastructure team first.

@@ -1,8 +1,9 @@
 /**
- * A streaming, lenient JUnit XML reader for the dialects real runners write (pytest, jest-junit,
- * mocha, go-junit-report/gotestsum, Maven Surefire, Playwright): see ../../../shared/FACTS.md.
- * Files are read in chunks and only per-test data is kept, with bounded text, so a 20,000-case
- * report stays cheap. A truncated or malformed file yields what could be read plus warnings.
+ * A streaming, lenient JUnit XML reader for the dialects real runners write (pytest, jest/vitest,
+ * mocha, Go, Surefire/Failsafe, TestNG, Gradle, Playwright, Newman, PHPUnit, RSpec, .NET, Bazel,
+ * ctest, TAP converters, ginkgo), in their own encoding, counting tests as the runner did. Files
+ * are read in chunks and only per-test data is kept, with bounded text, so a 20,000-case report
+ * stays cheap. A truncated or malformed file yields what could be read plus warnings.
  */
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';

@@ -1,4 +1,4 @@
-/** The diagnosis engine's data: plain JSON, no Temporal. Names follow ../shared/CONTRACT.md. */
+/** The diagnosis engine's data: plain JSON, no Temporal. The names are public: users depend on them. */
 
 export type Category =
   | 'auth'
@@ -61,7 +61,7 @@ export interface Diagnosis {
   slowestTests: { id: string; timeMs: number }[];
 }
 
-/** How a token is shown anywhere outside the process that holds it (CONTRACT.md). */
+/** How a token is shown anywhere outside the process that holds it. */
 export interface TokenFingerprint {
   length: number;
   dots: number;
