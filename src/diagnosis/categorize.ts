@@ -1,5 +1,5 @@
 /**
- * One category per failure cluster (the README's categories), the evidence lines that decided it, the
+ * One category per failure cluster (the public `Category`), the evidence lines that decided it, the
  * hypothesis in the words a fix team or an infrastructure team uses, the run's verdict, and the
  * live probes' say over all of these. Infrastructure problems are never handed over as code defects.
  */
