@@ -353,11 +353,13 @@ function toCluster(parts: Merged[]): FailureCluster {
   const failures = order.flatMap((i) => parts[i].groups.flatMap((g) => g.failures));
   const groups = parts.flatMap((m) => m.groups);
   const frame = main.framePart || sharedFrame(groups);
-  const signature = typed(main);
+  // Infrastructure failures merged on their deciding line: that line is the root cause, their own lines its symptoms.
+  const byEvidence = parts.length > 1 && isInfrastructure(main.decision.category) && main.decision.evidence.length > 0;
+  const signature = byEvidence ? normaliseMessage(main.decision.evidence[0]) : typed(main);
   return {
     category: main.decision.category,
     evidence: [...new Set(order.flatMap((i) => parts[i].decision.evidence))].slice(0, MAX_EVIDENCE_LINES),
-    signature: frame ? `${signature} @ ${frame}` : signature,
+    signature: frame && !byEvidence ? `${signature} @ ${frame}` : signature,
     count: failures.length,
     representative: main.groups[0].failures[0],
     tests: failures.slice(0, MAX_TESTS_PER_CLUSTER).map((t) => t.id),

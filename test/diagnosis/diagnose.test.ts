@@ -124,6 +124,24 @@ describe('diagnose', () => {
     });
   });
 
+  it('failures a refused request explains are one infrastructure root cause, its symptoms the variants (Newman)', async () => {
+    await withReports(async (dir) => {
+      const request = (name: string, checks: string[]) =>
+        `<testsuite name="${name}" tests="${checks.length}" failures="${checks.length}" errors="1">${checks
+          .map((c, i) => `<testcase classname="${name}" name="check ${i}"><failure type="AssertionFailure" message="${c}">AssertionFailure</failure></testcase>`)
+          .join('')}<system-err>Iteration: 0
+RequestError: Error: connect ECONNREFUSED 127.0.0.1:8000</system-err></testsuite>`;
+      const file = dir.write(
+        'newman.xml',
+        `<testsuites>${request('POST /readings', ['"undefined" is not valid JSON', 'expected undefined to deeply equal 201'])}${request('GET /latest', ['"undefined" is not valid JSON'])}</testsuites>`,
+      );
+      const d = await diagnose([file]);
+      assert.equal(d.verdict, 'infrastructure');
+      assert.deepEqual(d.clusters.map((c) => [c.category, c.count, c.signature]), [['service-unavailable', 3, 'RequestError: Error: connect ECONNREFUSED <ip>']]);
+      assert.deepEqual(d.clusters[0].variants.map((v) => v.count), [2, 1]);
+    });
+  });
+
   it('Playwright expect() failures that all waited 5000 ms are assertions: a mostly failing run of them is code, not infrastructure', async () => {
     await withReports(async (dir) => {
       const body = 'Error: expect(locator).toBeVisible() failed\n\nLocator: getByRole(&apos;button&apos;)\nExpected: visible\nTimeout: 5000ms\n\n    at /app/tests/home.spec.ts:12:40';
