@@ -45,6 +45,7 @@ export function diagnosisJson(d: Diagnosis): object {
       tests: c.tests,
       hypothesis: c.hypothesis,
       evidence: c.evidence,
+      variants: c.variants,
     })),
     flakyTests: d.flakyTests,
     warnings: d.warnings,
@@ -61,6 +62,7 @@ export function renderDiagnosisText(d: Diagnosis): string {
   d.clusters.forEach((c, i) => {
     lines.push('', `${i + 1}. ${c.category}, ${c.count} test${c.count === 1 ? '' : 's'}: ${c.signature}`);
     lines.push(`   hypothesis: ${c.hypothesis}`);
+    for (const v of c.variants) lines.push(`   variant (${v.count}): ${v.message}`);
     for (const e of c.evidence) lines.push(`   evidence: ${e}`);
     const more = c.count - Math.min(c.tests.length, TESTS_SHOWN);
     lines.push(`   tests: ${c.tests.slice(0, TESTS_SHOWN).join(', ')}${more > 0 ? ` (+${more} more)` : ''}`);
@@ -86,6 +88,21 @@ export async function diagnoseCommand(args: string[], out: NodeJS.WritableStream
     }
     throw e;
   }
-  out.write(parsed.json ? `${JSON.stringify(diagnosisJson(diagnosis), null, 2)}\n` : renderDiagnosisText(diagnosis));
+  out.write(parsed.json ? `${jsonForTerminal(JSON.stringify(diagnosisJson(diagnosis), null, 2))}\n` : textForTerminal(renderDiagnosisText(diagnosis)));
   return 0;
+}
+
+/** ANSI sequences and other control characters (C0 but newline and tab, DEL, C1) in report text. */
+const ANSI = /\x1B\[[0-?]*[ -/]*[@-~]/g;
+const CONTROL = /[\x00-\x08\x0B-\x1F\x7F-\x9F]/g;
+const hex = (c: string) => c.charCodeAt(0).toString(16).padStart(2, '0');
+
+/** Test output can carry terminal escapes: shown as `\xNN`, never sent raw to the user's terminal. */
+export function textForTerminal(text: string): string {
+  return text.replace(ANSI, '').replace(CONTROL, (c) => `\\x${hex(c)}`);
+}
+
+/** JSON.stringify escapes C0 but not DEL and C1; escape those too (they only occur inside strings). */
+function jsonForTerminal(json: string): string {
+  return json.replace(CONTROL, (c) => `\\u00${hex(c)}`);
 }

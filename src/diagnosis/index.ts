@@ -4,6 +4,7 @@
  */
 import { applyProbes, hypothesisFor, verdictOf } from './categorize';
 import { clusterFailures } from './cluster';
+import { isTitleMessage } from './failure-text';
 import { readJUnitTable, type Outcome, type TestResult, type TestTable } from './junit';
 import { clipText, redactDeep } from './redact';
 import type { Cluster, Diagnosis, ProbeEvidence, TestCounts } from './types';
@@ -60,6 +61,7 @@ export async function diagnose(junitPaths: readonly string[], options: DiagnoseO
       hypothesis: hypothesisFor(c.category, c.evidence),
       evidence: c.evidence,
       decidedBy: 'messages' as const,
+      variants: c.variants,
     })),
     options.probes,
   );
@@ -88,10 +90,11 @@ function slowest(table: TestTable, n: number): number[] {
   return top;
 }
 
-/** The failure's own words: message attribute, else the start of its body. */
+/** The failure's own words: message attribute (unless it is Playwright's test title), else the start of its body. */
 function representativeMessage(test: TestResult): string {
   const f = test.failure;
   if (!f) return '';
-  const text = f.message.trim() || f.body.trim();
+  const message = isTitleMessage(f.message) ? '' : f.message.trim();
+  const text = message || f.body.trim();
   return clipText(text, 500, '…');
 }

@@ -1,10 +1,13 @@
 /**
- * A streaming, lenient JUnit XML reader for the dialects real runners write (pytest, jest-junit,
- * mocha, go-junit-report/gotestsum, Maven Surefire, Playwright): see ../../../shared/FACTS.md.
- * Files are read in chunks and only per-test data is kept, with bounded text, so a 20,000-case
- * report stays cheap. A truncated or malformed file yields what could be read plus warnings.
+ * A streaming, lenient JUnit XML reader for the dialects real runners write (pytest, jest/vitest,
+ * mocha, Go, Surefire/Failsafe, TestNG, Gradle, Playwright, Newman, PHPUnit, RSpec, .NET, Bazel,
+ * ctest, TAP converters, ginkgo), in their own encoding, counting tests as the runner did. Files
+ * are read in chunks and only per-test data is kept, with bounded text, so a 20,000-case report
+ * stays cheap. A truncated or malformed file yields what could be read plus warnings.
  */
 import * as fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { TextDecoder } from 'node:util';
 import { SaxesParser } from 'saxes';
 import { FailureType, LoopError } from '../errors';
 import { clipText } from './redact';
@@ -15,6 +18,13 @@ const MAX_MESSAGE_CHARS = 1024;
 const MAX_OUTPUT_CHARS = 2048;
 /** XML errors reported per file; a broken file can produce thousands. */
 const MAX_XML_WARNINGS = 5;
+/** A report larger than this is refused: no runner writes one, and it would only exhaust memory. */
+export const MAX_REPORT_BYTES = 1024 ** 3;
+/** A file with no root element this far in is not XML (a binary, /dev/zero): stop reading it. */
+const ROOT_WITHIN_BYTES = 64 * 1024;
+
+/** One array for the many tests without attachments: not one allocation per test case. */
+const NO_ATTACHMENTS: readonly string[] = Object.freeze([]);
 
 export type Outcome = 'passed' | 'failed' | 'errored' | 'skipped' | 'flaky';
 
@@ -37,8 +47,8 @@ export interface TestCaseRecord {
   failure: FailureDetail | null;
   /** First characters of system-out and system-err, kept for failing tests only. */
   output: string;
-  /** Playwright `[[ATTACHMENT|path]]` paths. */
-  attachments: string[];
+  /** Playwright `[[ATTACHMENT|path]]` paths; read-only, one array is shared by the tests that have none. */
+  attachments: readonly string[];
   /** The report file it came from. */
   file: string;
 }
@@ -85,13 +95,23 @@ interface OpenCase {
   /** What the id is made of: `classname::testName`, or `testName` when classname is `''`. */
   classname: string;
   testName: string;
+  /**
+   * The `<testsuite>` element it is in. The same classname and name in another suite element is
+   * another test (a browser project, a Newman request, a parametrised suite), not a retry.
+   */
+  scope: string;
+  /** A repeat of its id in its suite element is a retry (see TestTable). */
+  retryable: boolean;
   /** Surefire: `<flakyFailure>` means a failed attempt before a pass. */
   flakyAttempt: FailureDetail | null;
   /** Surefire: `<rerunFailure>` means the reruns failed too. */
   rerunFailure: FailureDetail | null;
   skipped: boolean;
   body: string;
-  output: string;
+  /** `Caused by:` lines past the kept body. */
+  causes: string[] | null;
+  /** Created when a failing test's output starts: most tests pass and keep none. */
+  output: LogBuffer | null;
 }
 
 const READ_ERRORS: Record<string, string> = { ENOENT: 'no such file', EACCES: 'permission denied', EISDIR: 'it is a directory' };
@@ -116,7 +136,7 @@ const DETAIL_ELEMENTS = new Map<string, DetailElement>([
  * Receives each test case and the parts of its id (see OpenCase). `record.id` is `''` unless the
  * reader was asked for ids: TestTable makes its own from the parts, and only for what it keeps.
  */
-type CaseSink = (record: TestCaseRecord, classname: string, testName: string) => void;
+type CaseSink = (record: TestCaseRecord, classname: string, testName: string, scope: string, retryable: boolean) => void;
 
 function idOf(classname: string, testName: string): string {
   return classname ? `${classname}::${testName}` : testName;
@@ -126,22 +146,31 @@ function idOf(classname: string, testName: string): string {
  * Streams one JUnit file and calls `onCase` for every `<testcase>`. Returns the file's warnings.
  * Throws LoopError(NoJUnitReport) only when the file cannot be read or is not a JUnit report at all.
  */
-export function parseJUnitFile(file: string, onCase: (record: TestCaseRecord) => void): Promise<string[]> {
-  return readJUnitFile(file, (record, classname, testName) => {
-    record.id = idOf(classname, testName);
-    onCase(record);
-  });
-}
-
 async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> {
   const warnings: string[] = [];
-  const state: ReaderState = { root: null, suites: [], current: null, capture: null, captureDepth: 0, depth: 0, openDetail: null };
+  const state: ReaderState = {
+    root: null,
+    rootClosed: false,
+    rootSkipped: 0,
+    skipped: 0,
+    unwritten: 0,
+    suites: [],
+    scopesSeen: new Map(),
+    current: null,
+    capture: null,
+    captureDepth: 0,
+    depth: 0,
+    openDetail: null,
+  };
   let xmlErrors = 0;
   let firstXmlError: string | null = null;
   let lastErrorAt = '';
 
   const parser = new SaxesParser({ fileName: file });
   parser.on('error', (err) => {
+    // Raw control characters (terminal colours in system-out) are kept by the parser and removed
+    // from the text that is kept (see withoutControlChars): not a broken report.
+    if (err.message.endsWith(': disallowed character.')) return;
     // At the end of a truncated file every still-open element reports at the same position: say it once.
     const at = `${parser.line}:${parser.column}`;
     if (at === lastErrorAt) return;
@@ -153,51 +182,84 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   });
   const onText = (text: string) => {
     const open = state.current;
-    if (open === null || state.capture === null) return;
-    if (state.capture === 'body') {
-      if (open.body.length < MAX_BODY_CHARS) open.body += text;
-    } else if (open.output.length < MAX_OUTPUT_CHARS) open.output += text;
+    if (state.capture === 'suite') state.suites[state.suites.length - 1].output.append(text);
+    else if (open === null || state.capture === null) return;
+    else if (state.capture === 'output') (open.output ??= new LogBuffer()).append(text);
+    else if (open.body.length < MAX_BODY_CHARS) open.body += text;
+    else if (text.includes('Caused by:') && (open.causes?.length ?? 0) < MAX_CAUSES) (open.causes ??= []).push(...causesIn(text));
   };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-  parser.on('opentag', (tag) => openElement(state, file, tag.name, tag.attributes as Record<string, string>));
+  // The parser builds text only for a listener: listen only while some text is kept (a failure, a
+  // failing test's output), not through the output of thousands of passing tests.
+  let listening = false;
+  const listen = () => {
+    if (listening === (state.capture !== null)) return;
+    listening = !listening;
+    if (listening) {
+      parser.on('text', onText);
+      parser.on('cdata', onText);
+    } else {
+      parser.off('text');
+      parser.off('cdata');
+    }
+  };
+  parser.on('opentag', (tag) => {
+    openElement(state, file, tag.name, tag.attributes as Record<string, string>);
+    listen();
+  });
   parser.on('closetag', (tag) => {
+    const suite = tag.name === 'testsuite' ? state.suites[state.suites.length - 1] : undefined;
     const done = closeElement(state, tag.name);
-    if (done !== null) onCase(finishCase(done), done.classname, done.testName);
+    listen();
+    if (done !== null) {
+      const record = finishCase(done);
+      const parent = state.suites[state.suites.length - 1];
+      if (parent !== undefined && record.failure !== null && parent.failures.length < MAX_SUITE_FAILURES) parent.failures.push(record);
+      if (record.outcome === 'skipped') state.skipped++;
+      onCase(record, done.classname, done.testName, done.scope, done.retryable);
+    }
+    if (suite === undefined) return;
+    if (suite.cases === 0 && suite.childSuites === 0 && suite.declaredProblems > 0) {
+      onCase(suiteFailure(suite, file), suite.name, '(suite error)', suite.scope, false);
+    } else if (!suite.output.empty && (suite.cases === 1 || suite.declaredErrors > 0)) {
+      // Bazel and Gradle write their one test's log as the suite's output; Newman writes there why a
+      // request failed, which is why its tests failed.
+      const output = suite.output.text();
+      for (const failed of suite.failures) if (failed.output === '') failed.output = output;
+    }
+    if (suite.childSuites === 0) state.unwritten += Math.max(0, (suite.declared ?? 0) - suite.cases);
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const stream = fs.createReadStream(file, { encoding: 'utf8', highWaterMark: 64 * 1024 });
-    stream.on('data', (chunk) => parser.write(chunk as string));
-    stream.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new LoopError(FailureType.NoJUnitReport, `cannot read JUnit report ${file}: ${READ_ERRORS[err.code ?? ''] ?? err.message}`, { file })),
-    );
-    stream.on('end', () => resolve());
+  await streamText(file, (text, bytesRead) => {
+    parser.write(text);
+    if (state.root === null && (firstXmlError !== null || bytesRead > ROOT_WITHIN_BYTES)) {
+      throw notJUnit(file, firstXmlError ?? `no XML element in its first ${ROOT_WITHIN_BYTES / 1024} KB`);
+    }
   });
   // close() reports what is still open at the end: the position where a truncated file stops.
   parser.close();
-  if (state.root === null) {
-    throw new LoopError(FailureType.NoJUnitReport, `${file} is not a JUnit XML report: ${firstXmlError ?? 'the file is empty'}`, { file });
-  }
+  if (state.root === null) throw notJUnit(file, firstXmlError ?? 'the file is empty');
   if (state.root !== 'testsuites' && state.root !== 'testsuite') {
-    throw new LoopError(
-      FailureType.NoJUnitReport,
-      `${file} is not a JUnit XML report: its root element is <${state.root}>, expected <testsuites> or <testsuite>`,
-      { file },
-    );
+    throw notJUnit(file, `its root element is <${state.root}>, expected <testsuites> or <testsuite>`);
+  }
+  // mocha-junit-reporter counts pending tests in `tests` and the root's `skipped` but writes no test
+  // case for them: count them as the runner did.
+  for (let i = 1; i <= Math.min(state.unwritten, state.rootSkipped - state.skipped); i++) {
+    const pending: TestCaseRecord = { id: '', outcome: 'skipped', timeMs: 0, failure: null, output: '', attachments: NO_ATTACHMENTS, file };
+    onCase(pending, file, `(pending, not written) ${i}`, '', false);
   }
   const cutOff = state.current;
   if (cutOff !== null) {
     if (state.openDetail !== null && cutOff.record.failure === null) {
-      cutOff.record.failure = { ...state.openDetail.detail, body: own(clipText(cutOff.body.trim(), MAX_BODY_CHARS)) };
+      cutOff.record.failure = { ...state.openDetail.detail, body: keptBody(cutOff) };
     }
     // A test cut off mid-way only counts if it had already failed: a half-written pass proves nothing.
-    if (cutOff.record.failure !== null) onCase(finishCase(cutOff), cutOff.classname, cutOff.testName);
+    if (cutOff.record.failure !== null) onCase(finishCase(cutOff), cutOff.classname, cutOff.testName, cutOff.scope, cutOff.retryable);
     warnings.push(`${file}: the report ends inside testcase ${idOf(cutOff.classname, cutOff.testName)}`);
   }
   if (xmlErrors > MAX_XML_WARNINGS) warnings.push(`${file}: ${xmlErrors - MAX_XML_WARNINGS} more XML errors`);
-  if (firstXmlError !== null) {
-    // A report that breaks off is a run that broke off: never let it read as a clean pass.
+  if (firstXmlError !== null && !state.rootClosed) {
+    // A report that breaks off is a run that broke off: never let it read as a clean pass. A report
+    // that closes its root element is complete, whatever stray bytes it held on the way.
     onCase(
       {
         id: `${file}::(report cut off)`,
@@ -205,37 +267,186 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
         timeMs: 0,
         failure: { kind: 'error', type: 'IncompleteReport', message: `the JUnit report is incomplete: ${firstXmlError}`, body: '' },
         output: '',
-        attachments: [],
+        attachments: NO_ATTACHMENTS,
         file,
       },
       file,
       '(report cut off)',
+      '',
+      false,
     );
   }
   return warnings;
 }
 
+function notJUnit(file: string, why: string): LoopError {
+  return new LoopError(FailureType.NoJUnitReport, `${file} is not a JUnit XML report: ${why}`, { file });
+}
+
+/**
+ * C0 control characters are not allowed in XML 1.0, yet runners copy raw terminal output (ANSI
+ * colours, backspaces) into system-out. In the text kept of a report, ANSI sequences are dropped and
+ * other control characters become U+FFFD: nothing raw reaches a terminal later.
+ */
+const CONTROL = /[\x00-\x08\x0B\x0C\x0E-\x1F]/;
+const CONTROL_OR_ANSI = /\x1B\[[0-?]*[ -\/]*[@-~]|[\x00-\x08\x0B\x0C\x0E-\x1F]/g;
+function withoutControlChars(text: string): string {
+  return CONTROL.test(text) ? text.replace(CONTROL_OR_ANSI, (m) => (m.length > 1 ? '' : '\uFFFD')) : text;
+}
+
+/** An encoding named by a byte order mark, by UTF-16 byte patterns, or by the XML declaration. */
+function detectEncoding(head: Buffer): { encoding: string; bom: number } {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', bom: 3 };
+  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', bom: 2 };
+  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', bom: 2 };
+  if (head[0] === 0x3c && head[1] === 0x00) return { encoding: 'utf-16le', bom: 0 };
+  if (head[0] === 0x00 && head[1] === 0x3c) return { encoding: 'utf-16be', bom: 0 };
+  const declared = /^<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head.toString('latin1', 0, 200));
+  return { encoding: declared ? declared[1].toLowerCase() : 'utf-8', bom: 0 };
+}
+
+/** A decoder for `encoding`: Node's fast UTF-8 one, else the WHATWG TextDecoder. */
+function decoderFor(file: string, encoding: string): (bytes: Buffer, end: boolean) => string {
+  if (encoding === 'utf-8' || encoding === 'utf8') {
+    const utf8 = new StringDecoder('utf8');
+    return (bytes, end) => (end ? utf8.end() : utf8.write(bytes));
+  }
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(encoding);
+  } catch {
+    throw notJUnit(file, `its XML declaration names the encoding ${encoding}, which cannot be decoded`);
+  }
+  return (bytes, end) => decoder.decode(bytes, { stream: !end });
+}
+
+/**
+ * Streams `file` as text in its own encoding, without control characters, to `onText` (which may
+ * throw to stop reading). Refuses files over MAX_REPORT_BYTES, also ones whose size is unknown.
+ */
+async function streamText(file: string, onText: (text: string, bytesRead: number) => void): Promise<void> {
+  const readError = (err: NodeJS.ErrnoException) =>
+    new LoopError(FailureType.NoJUnitReport, `cannot read JUnit report ${file}: ${READ_ERRORS[err.code ?? ''] ?? err.message}`, { file });
+  const tooLarge = () =>
+    new LoopError(FailureType.NoJUnitReport, `JUnit report ${file} is larger than the ${MAX_REPORT_BYTES / 1024 ** 3} GiB limit for a report`, { file });
+  const size = await fs.promises.stat(file).then(
+    (stat) => (stat.isFile() ? stat.size : 0),
+    (err: NodeJS.ErrnoException) => {
+      throw readError(err);
+    },
+  );
+  if (size > MAX_REPORT_BYTES) throw tooLarge();
+  await new Promise<void>((resolve, reject) => {
+    const stream = fs.createReadStream(file, { highWaterMark: 64 * 1024 });
+    let decode: ((bytes: Buffer, end: boolean) => string) | null = null;
+    let bytesRead = 0;
+    const emit = (text: string) => {
+      if (text) onText(text, bytesRead);
+    };
+    const fail = (err: unknown) => {
+      stream.destroy();
+      reject(err);
+    };
+    stream.on('data', (chunk) => {
+      let bytes = chunk as Buffer;
+      bytesRead += bytes.length;
+      try {
+        if (bytesRead > MAX_REPORT_BYTES) throw tooLarge();
+        if (decode === null) {
+          const { encoding, bom } = detectEncoding(bytes);
+          decode = decoderFor(file, encoding);
+          bytes = bytes.subarray(bom);
+        }
+        emit(decode(bytes, false));
+      } catch (err) {
+        fail(err);
+      }
+    });
+    stream.on('error', (err: NodeJS.ErrnoException) => reject(readError(err)));
+    stream.on('end', () => {
+      try {
+        emit(decode ? decode(Buffer.alloc(0), true) : '');
+        resolve();
+      } catch (err) {
+        reject(err);
+      }
+    });
+  });
+}
+
 interface ReaderState {
   root: string | null;
-  suites: string[];
+  /** The root element was closed: the report is complete. */
+  rootClosed: boolean;
+  /** The root's `skipped` attribute, the skipped test cases read, and the test cases suites count but do not hold. */
+  rootSkipped: number;
+  skipped: number;
+  unwritten: number;
+  /** The open `<testsuite>` elements, innermost last. */
+  suites: OpenSuite[];
+  /** How often each scope was seen in this file: a repeated suite element is another one. */
+  scopesSeen: Map<string, number>;
   current: OpenCase | null;
-  /** Where text goes: the failure body, the test's output, or nowhere. */
-  capture: 'body' | 'output' | null;
+  /** Where text goes: the failure body, the test's output, a suite's own output, or nowhere. */
+  capture: 'body' | 'output' | 'suite' | null;
   captureDepth: number;
   depth: number;
   openDetail: { target: 'failure' | 'rerun' | 'flaky'; detail: FailureDetail } | null;
 }
 
+interface OpenSuite {
+  name: string;
+  /** Which suite element of the run it is (see OpenCase.scope). */
+  scope: string;
+  /** Its `tests` attribute: how many tests the runner counted in it (null: not given). */
+  declared: number | null;
+  /** Its `errors` + `failures` attributes. */
+  declaredProblems: number;
+  /** Its `errors` attribute. */
+  declaredErrors: number;
+  cases: number;
+  childSuites: number;
+  /**
+   * Its own system-out/system-err, when it has no test case or failed ones (see the closing tag).
+   */
+  output: LogBuffer;
+  /** Its failed test cases (bounded): the suite's output may be theirs. */
+  failures: TestCaseRecord[];
+}
+
+const attrCount = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : null);
+
 function openElement(state: ReaderState, file: string, name: string, attrs: Record<string, string>): void {
   state.depth++;
-  if (state.root === null) state.root = name;
+  if (state.root === null) {
+    state.root = name;
+    state.rootSkipped = attrCount(attrs.skipped) ?? 0;
+  }
+  const suite = state.suites[state.suites.length - 1];
   if (name === 'testsuite') {
-    state.suites.push(attrs.name ?? '');
+    if (suite) suite.childSuites++;
+    // Playwright writes one suite per file and project, the project in `hostname`; Newman one per request.
+    let scope = `${suite?.scope ?? ''}/${attrs.name ?? ''}@${attrs.hostname ?? ''}`;
+    const seen = state.scopesSeen.get(scope) ?? 0;
+    state.scopesSeen.set(scope, seen + 1);
+    if (seen > 0) scope += `#${seen}`;
+    state.suites.push({
+      name: attrs.name ?? '',
+      scope,
+      declared: attrCount(attrs.tests),
+      declaredProblems: (attrCount(attrs.errors) ?? 0) + (attrCount(attrs.failures) ?? 0),
+      declaredErrors: attrCount(attrs.errors) ?? 0,
+      cases: 0,
+      childSuites: 0,
+      output: new LogBuffer(),
+      failures: [],
+    });
     return;
   }
   if (name === 'testcase') {
-    const classname = attrs.classname || attrs.class || state.suites[state.suites.length - 1] || '';
+    const classname = attrs.classname || attrs.class || suite?.name || '';
     const testName = attrs.name ?? '';
+    if (suite) suite.cases++;
     state.current = {
       record: {
         id: '',
@@ -243,21 +454,31 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
         timeMs: Math.round(parseSeconds(attrs.time) * 1000),
         failure: null,
         output: '',
-        attachments: [],
+        attachments: NO_ATTACHMENTS,
         file,
       },
       classname,
       testName,
+      scope: suite?.scope ?? '',
+      // More test cases than the suite says it has: the extra ones are retries.
+      retryable: suite?.declared == null || suite.cases > suite.declared,
       flakyAttempt: null,
       rerunFailure: null,
       skipped: false,
       body: '',
-      output: '',
+      causes: null,
+      output: null,
     };
     return;
   }
   const open = state.current;
-  if (open === null) return;
+  if (open === null) {
+    if ((name === 'system-out' || name === 'system-err') && (suite?.cases === 0 || (suite?.failures.length ?? 0) > 0) && state.capture === null) {
+      state.capture = 'suite';
+      state.captureDepth = state.depth;
+    }
+    return;
+  }
   if (name === 'skipped') {
     open.skipped = true;
   } else if (name === 'system-out' || name === 'system-err') {
@@ -275,7 +496,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
 function openDetail(state: ReaderState, open: OpenCase, { kind, target }: DetailElement, attrs: Record<string, string>): void {
   state.openDetail = {
     target,
-    detail: { kind, type: own(clipText(attrs.type ?? '', 200)), message: own(clipText(attrs.message ?? '', MAX_MESSAGE_CHARS)), body: '' },
+    detail: { kind, type: kept(attrs.type ?? '', 200), message: kept(attrs.message ?? '', MAX_MESSAGE_CHARS), body: '' },
   };
   open.body = '';
   state.capture = 'body';
@@ -285,10 +506,11 @@ function openDetail(state: ReaderState, open: OpenCase, { kind, target }: Detail
 /** Returns the test case that `name` closes, if it closes one. */
 function closeElement(state: ReaderState, name: string): OpenCase | null {
   const open = state.current;
+  if (state.capture === 'suite' && state.depth === state.captureDepth) state.capture = null;
   if (state.capture !== null && state.depth === state.captureDepth && open !== null) {
     if (state.openDetail !== null) {
       const { target, detail } = state.openDetail;
-      detail.body = own(clipText(open.body.trim(), MAX_BODY_CHARS));
+      detail.body = keptBody(open);
       if (target === 'failure') open.record.failure ??= detail;
       else if (target === 'rerun') open.rerunFailure ??= detail;
       else open.flakyAttempt ??= detail;
@@ -297,6 +519,7 @@ function closeElement(state: ReaderState, name: string): OpenCase | null {
     state.capture = null;
   }
   state.depth--;
+  if (state.depth === 0) state.rootClosed = true;
   if (name === 'testsuite') state.suites.pop();
   if (name !== 'testcase' || open === null) return null;
   state.current = null;
@@ -319,19 +542,89 @@ function finishCase(open: OpenCase): TestCaseRecord {
     record.outcome = 'skipped';
   }
   if (record.outcome !== 'passed' && record.outcome !== 'skipped') {
-    record.output = own(clipText(open.output.trim(), MAX_OUTPUT_CHARS));
-    if (open.output.includes('[[ATTACHMENT|')) {
-      for (const match of open.output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)) record.attachments.push(own(match[1]));
+    const output = open.output?.text() ?? '';
+    record.output = output;
+    if (output.includes('[[ATTACHMENT|')) {
+      record.attachments = [...output.matchAll(/\[\[ATTACHMENT\|([^\]]+)\]\]/g)].map((m) => own(m[1]));
     }
   }
   return record;
 }
 
+/** Failed tests of one suite that its own output is given to. */
+const MAX_SUITE_FAILURES = 1000;
+
+/** JVM exception chains: the root cause is in the last `Caused by:` lines, often past the kept text. */
+const MAX_CAUSES = 5;
+
+/**
+ * A test's log, bounded: its start, its end (where a crash or an exit says why) and the exception
+ * chains logged in between. Linear in the log's length, whatever the size of its pieces.
+ */
+class LogBuffer {
+  private head = '';
+  private tail = '';
+  private readonly causes: string[] = [];
+
+  append(text: string): void {
+    const room = MAX_OUTPUT_CHARS / 2 - this.head.length;
+    if (room > 0) this.head += text.slice(0, room);
+    const rest = room > 0 ? text.slice(room) : text;
+    if (rest === '') return;
+    this.tail = (this.tail + rest).slice(-MAX_OUTPUT_CHARS / 2);
+    if (this.causes.length < MAX_CAUSES && rest.includes('Caused by:')) this.causes.push(...causesIn(rest));
+  }
+
+  get empty(): boolean {
+    return this.head === '';
+  }
+
+  text(): string {
+    return kept((this.tail ? [this.head, '…', ...this.causes.slice(0, MAX_CAUSES), '…', this.tail].join('\n') : this.head).trim(), MAX_OUTPUT_CHARS * 2);
+  }
+}
+const CAUSED_BY = /^[ \t]*Caused by: .{0,300}/gm;
+
+function causesIn(text: string): string[] {
+  return [...text.matchAll(CAUSED_BY)].slice(0, MAX_CAUSES).map((m) => m[0].trim());
+}
+
+/** Text of a report as kept: at most `max` characters, without control characters, in memory of its own. */
+function kept(text: string, max: number): string {
+  return own(withoutControlChars(clipText(text, max)));
+}
+
+/** The first MAX_BODY_CHARS of a failure's text, and the `Caused by:` lines after them. */
+function keptBody(open: OpenCase): string {
+  const body = open.body.trim();
+  if (body.length <= MAX_BODY_CHARS) return kept(body, MAX_BODY_CHARS);
+  const causes = [...causesIn(body.slice(MAX_BODY_CHARS)), ...(open.causes ?? [])].slice(0, MAX_CAUSES);
+  return kept([clipText(body, MAX_BODY_CHARS), ...causes].join('\n'), MAX_BODY_CHARS * 2);
+}
+
+/** A suite that reports errors but holds no test case (Newman, when a request cannot be sent): one errored entry. */
+function suiteFailure(suite: OpenSuite, file: string): TestCaseRecord {
+  const text = suite.output.text();
+  // Newman starts with the iteration number.
+  const message = text.split('\n', 3).find((l) => l.trim() && !/^Iteration: \d+$/.test(l.trim())) ?? '';
+  return {
+    id: '',
+    outcome: 'errored',
+    timeMs: 0,
+    failure: { kind: 'error', type: '', message: kept(message, MAX_MESSAGE_CHARS), body: kept(text, MAX_BODY_CHARS) },
+    output: '',
+    attachments: NO_ATTACHMENTS,
+    file,
+  };
+}
+
 type Repeat = { passes: number; fails: number; fixtureError: boolean };
 
-/** The tests whose ids have one part before their first `::` (`null`: ids without `::`). */
+
+/** The tests of one suite element whose ids have one part before their first `::` (`null`: ids without `::`). */
 interface Bucket {
   prefix: string | null;
+  scope: string;
   /** The bucket's first slot; most buckets of a report hold several tests, some only one. */
   first: number;
   /** Slots by the rest of the id, once the bucket has a second test. */
@@ -339,9 +632,15 @@ interface Bucket {
 }
 
 /**
- * Combines the records of one test id. Most tests pass once and carry nothing but an id, an outcome
+ * Combines the records of one test. Most tests pass once and carry nothing but an id, an outcome
  * and a time: those are kept in columns, not as objects, and a TestResult is only built for them on
  * request. Tests with a failure, output or attachments (few) keep their record.
+ *
+ * A test is its suite element and its id. A record repeating one is a retry only when the runner
+ * retried: after a failure, in a suite element holding more test cases than its `tests` attribute
+ * counts (or none given), or in a later report (suite.rerunFailed); or it is pytest's separate
+ * setup/teardown error. Otherwise it is another test of the same name (a data-provider case, a
+ * duplicate title), as the runner counted it.
  *
  * Ids are found by their two parts, split at the id's first `::`: `classname` and `name` in nearly
  * every case. The tests of one class come one after another, so the class part is compared with the
@@ -350,7 +649,6 @@ interface Bucket {
  */
 export class TestTable {
   private readonly buckets = new Map<string, Bucket>();
-  private readonly unprefixed: Bucket = { prefix: null, first: -1, byRest: null };
   private last: Bucket | null = null;
   /** Per test, in order of first appearance: its id's two parts (copies: nothing kept points into the input). */
   private readonly prefixes: (string | null)[] = [];
@@ -362,6 +660,10 @@ export class TestTable {
   private readonly records = new Map<number, TestResult>();
   /** Only for ids seen more than once (rare): how their attempts went. */
   private readonly repeats = new Map<number, Repeat>();
+  /** Failed tests by id (few): a rerun report may group its tests into other suite elements. */
+  private readonly failing = new Map<string, number>();
+  /** The files those failed tests came from: a record of the only one cannot be a later report's rerun. */
+  private readonly failingFiles = new Set<string>();
   private settled = false;
 
   get size(): number {
@@ -374,19 +676,29 @@ export class TestTable {
   }
 
   /** The test's id is `classname::testName`, or `testName` when classname is `''`; `record.id` is not read. */
-  add(record: TestCaseRecord, classname: string, testName: string): void {
-    const n = this.rests.length;
-    const slot = this.slot(classname, testName);
-    if (slot === n) {
-      this.outcomes.push(record.outcome);
-      this.times.push(record.timeMs);
-      this.files.push(record.file);
-      if (record.failure !== null || record.output !== '' || record.attachments.length > 0) {
-        record.id = this.id(n);
-        this.records.set(n, record);
-      }
+  add(record: TestCaseRecord, classname: string, testName: string, scope: string, retryable: boolean): void {
+    const found = this.find(classname, testName, scope);
+    const same = retryable || isFixturePhaseError(record.failure) ? found : -1;
+    const slot = same >= 0 ? same : this.failedElsewhere(classname, testName, record.file);
+    if (slot >= 0 && (isFailing(this.outcomes[slot]) || isFixturePhaseError(record.failure))) {
+      this.retry(slot, record);
       return;
     }
+    const n = this.create(this.found.bucket, this.found.rest);
+    this.outcomes.push(record.outcome);
+    this.times.push(record.timeMs);
+    this.files.push(record.file);
+    if (record.failure !== null || record.output !== '' || record.attachments.length > 0) {
+      record.id = this.id(n);
+      this.records.set(n, record);
+    }
+    if (isFailing(record.outcome)) {
+      this.failing.set(record.id || this.id(n), n);
+      this.failingFiles.add(record.file);
+    }
+  }
+
+  private retry(slot: number, record: TestCaseRecord): void {
     const seen = this.result(slot);
     let repeat = this.repeats.get(slot);
     if (repeat === undefined) {
@@ -406,47 +718,59 @@ export class TestTable {
     this.outcomes[slot] = seen.outcome;
   }
 
-  /** The slot of the test with this id; a new one (`size` before the call) if there is none yet. */
-  private slot(classname: string, testName: string): number {
+  /** A test of an earlier file that failed, with this id: a rerun report names it in its own suites. */
+  private failedElsewhere(classname: string, testName: string, file: string): number {
+    if (this.failing.size === 0 || (this.failingFiles.size === 1 && this.failingFiles.has(file))) return -1;
+    const slot = this.failing.get(idOf(classname, testName));
+    return slot !== undefined && this.files[slot] !== file ? slot : -1;
+  }
+
+  /** Where the last `find` says a new test goes (a field, not a result object: this runs for every test). */
+  private readonly found: { bucket: Bucket; rest: string } = { bucket: { prefix: null, scope: '', first: -1, byRest: null }, rest: '' };
+
+  /** The latest slot of the test with this id in this suite element (-1: none); see `found`. */
+  private find(classname: string, testName: string, scope: string): number {
     let bucket: Bucket;
     let rest = testName;
     const last = this.last;
-    if (last !== null && classname !== '' && classname === last.prefix) {
+    if (last !== null && classname !== '' && classname === last.prefix && scope === last.scope) {
       bucket = last;
     } else if (classname !== '' && !classname.includes('::') && !classname.endsWith(':')) {
       // The id's first `::` is the one after the classname.
-      bucket = this.bucket(classname);
+      bucket = this.bucket(classname, scope);
     } else {
-      const id = classname ? `${classname}::${testName}` : testName;
+      const id = idOf(classname, testName);
       const at = id.indexOf('::');
-      bucket = at < 0 ? this.unprefixed : this.bucket(id.slice(0, at));
+      bucket = this.bucket(at < 0 ? null : id.slice(0, at), scope);
       rest = at < 0 ? id : id.slice(at + 2);
     }
     if (bucket.prefix !== null) this.last = bucket;
+    this.found.bucket = bucket;
+    this.found.rest = rest;
+    if (bucket.first < 0) return -1;
+    return bucket.byRest === null ? (this.rests[bucket.first] === rest ? bucket.first : -1) : (bucket.byRest.get(rest) ?? -1);
+  }
+
+  private create(bucket: Bucket, rest: string): number {
     const n = this.rests.length;
+    const kept = own(rest);
     if (bucket.first < 0) {
       bucket.first = n;
     } else {
-      if (bucket.byRest === null) {
-        if (this.rests[bucket.first] === rest) return bucket.first;
-        bucket.byRest = new Map([[this.rests[bucket.first], bucket.first]]);
-      }
-      rest = own(rest);
-      const found = bucket.byRest.get(rest);
-      if (found !== undefined) return found;
-      bucket.byRest.set(rest, n);
+      bucket.byRest ??= new Map([[this.rests[bucket.first], bucket.first]]);
+      bucket.byRest.set(kept, n);
     }
     this.prefixes.push(bucket.prefix);
-    this.rests.push(bucket.first === n ? own(rest) : rest);
+    this.rests.push(kept);
     return n;
   }
 
-  private bucket(prefix: string): Bucket {
-    let bucket = this.buckets.get(prefix);
+  private bucket(prefix: string | null, scope: string): Bucket {
+    const key = prefix === null ? `${scope}\u0001` : `${scope}\u0000${prefix}`;
+    let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      const key = own(prefix);
-      bucket = { prefix: key, first: -1, byRest: null };
-      this.buckets.set(key, bucket);
+      bucket = { prefix: prefix === null ? null : own(prefix), scope, first: -1, byRest: null };
+      this.buckets.set(own(key), bucket);
     }
     return bucket;
   }
@@ -462,7 +786,7 @@ export class TestTable {
   }
 
   private build(i: number): TestResult {
-    return { id: this.id(i), outcome: this.outcomes[i], timeMs: this.times[i], failure: null, output: '', attachments: [], file: this.files[i] };
+    return { id: this.id(i), outcome: this.outcomes[i], timeMs: this.times[i], failure: null, output: '', attachments: NO_ATTACHMENTS, file: this.files[i] };
   }
 
   /** Decides the outcome of repeated tests; call once all records are in. */
@@ -483,6 +807,10 @@ export class TestTable {
     for (let i = 0; i < out.length; i++) out[i] = this.records.get(i) ?? this.build(i);
     return out;
   }
+}
+
+function isFailing(outcome: Outcome): boolean {
+  return outcome === 'failed' || outcome === 'errored';
 }
 
 function count(repeat: Repeat, record: TestResult): void {

@@ -73,6 +73,7 @@ function clusterSection(c: Cluster, index: number): string[] {
     '',
     `**Signature**: ${code(c.signature)}${c.decidedBy === 'probes' ? ' (category decided by the live probes)' : ''}`,
     '',
+    ...(c.variants.length > 0 ? ['**Variants** (one root cause, several errors at one place):', ...c.variants.map((v) => `- ${code(v.message)}: ${v.count}`), ''] : []),
     '**Evidence**:',
     '```',
     ...c.evidence,

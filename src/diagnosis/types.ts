@@ -1,4 +1,4 @@
-/** The diagnosis engine's data: plain JSON, no Temporal. Names follow ../shared/CONTRACT.md. */
+/** The diagnosis engine's data: plain JSON, no Temporal. The names are public: users depend on them. */
 
 export type Category =
   | 'auth'
@@ -40,6 +40,11 @@ export interface Cluster {
   evidence: string[];
   /** `messages` when the failure text decided the category, `probes` when live probes did. */
   decidedBy: 'messages' | 'probes';
+  /**
+   * When several distinct errors were thrown at one place (one call site rejected five ways), each
+   * masked message and its count, largest first; empty when the root cause has one message.
+   */
+  variants: { message: string; count: number }[];
 }
 
 export interface Diagnosis {
@@ -56,7 +61,7 @@ export interface Diagnosis {
   slowestTests: { id: string; timeMs: number }[];
 }
 
-/** How a token is shown anywhere outside the process that holds it (CONTRACT.md). */
+/** How a token is shown anywhere outside the process that holds it. */
 export interface TokenFingerprint {
   length: number;
   dots: number;

@@ -1,10 +1,8 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { readJUnitFiles, parseSeconds, type TestResult } from '../../src/diagnosis/junit';
+import { MAX_REPORT_BYTES, readJUnitFiles, parseSeconds, type TestResult } from '../../src/diagnosis/junit';
 import { LoopError } from '../../src/errors';
-import { fixture } from './helpers';
+import { fixture, withReports } from './helpers';
 
 function byId(tests: TestResult[], id: string): TestResult {
   const found = tests.find((t) => t.id === id);
@@ -51,8 +49,8 @@ describe('JUnit reader', () => {
     const junit = await readJUnitFiles([fixture('mocha/mocha-junit-reporter.xml')]);
     assert.deepEqual(outcomes(junit.tests), { passed: 1 });
     const xunit = await readJUnitFiles([fixture('mocha/mocha-xunit.xml')]);
-    // 109 testcases, some with the same classname and name: one id is one test.
-    assert.equal(xunit.tests.length, 101);
+    // 109 testcases, some with the same classname and name, all passing: the runner counted 109 tests.
+    assert.equal(xunit.tests.length, 109);
     assert.ok(xunit.tests.every((t) => t.outcome === 'passed'));
   });
 
@@ -91,21 +89,101 @@ describe('JUnit reader', () => {
   });
 
   it('counts a test repeated with mixed outcomes as flaky, across files', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tdl-junit-'));
-    const write = (name: string, body: string) => {
-      const file = path.join(dir, name);
-      fs.writeFileSync(file, `<testsuite name="s"><testcase classname="c" name="t" time="0.5">${body}</testcase></testsuite>`);
-      return file;
-    };
-    try {
+    await withReports(async (dir) => {
+      const write = (name: string, body: string) => dir.write(name, `<testsuite name="s"><testcase classname="c" name="t" time="0.5">${body}</testcase></testsuite>`);
       const { tests } = await readJUnitFiles([write('first.xml', '<failure message="boom"/>'), write('rerun.xml', '')]);
       assert.equal(tests.length, 1);
       assert.equal(tests[0].outcome, 'flaky');
       assert.equal(tests[0].failure?.message, 'boom');
       assert.equal(tests[0].timeMs, 1000);
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
+  });
+
+  it('counts tests as the runner did: one per suite element (Playwright projects, Newman requests), retries only past the declared count', async () => {
+    await withReports(async (dir) => {
+      const pass = (name: string) => `<testcase classname="login.spec.ts" name="${name}"/>`;
+      const fail = (name: string, why = 'expect(locator).toBeVisible() failed') => `<testcase classname="login.spec.ts" name="${name}"><failure message="${why}"/></testcase>`;
+      const playwright = dir.write(
+        'playwright.xml',
+        `<testsuites><testsuite name="login.spec.ts" hostname="chromium" tests="2">${pass('logs in')}${pass('logs out')}</testsuite>` +
+          `<testsuite name="login.spec.ts" hostname="webkit" tests="2">${fail('logs in')}${pass('logs out')}</testsuite></testsuites>`,
+      );
+      assert.deepEqual(outcomes((await readJUnitFiles([playwright])).tests), { passed: 3, failed: 1 }, 'a WebKit-only failure is a failure, not a flaky test');
+      // mocha and NUnit: two failing tests of one title in one suite that counts both.
+      const duplicates = dir.write('mocha.xml', `<testsuite name="Division" tests="3">${fail('divides by zero')}${fail('divides by zero')}${pass('divides')}</testsuite>`);
+      assert.deepEqual(outcomes((await readJUnitFiles([duplicates])).tests), { failed: 2, passed: 1 });
+      // gotestsum --rerun-fails: the rerun is a test case more than the suite counts.
+      const rerun = dir.write('go.xml', `<testsuite name="pkg" tests="2">${fail('TestA', 'flaky_test.go:9: boom')}${pass('TestB')}${pass('TestA')}</testsuite>`);
+      assert.deepEqual(outcomes((await readJUnitFiles([rerun])).tests), { flaky: 1, passed: 1 });
+      const undeclared = dir.write('go-undeclared.xml', `<testsuite name="pkg">${fail('TestA', 'flaky_test.go:9: boom')}${pass('TestA')}</testsuite>`);
+      assert.deepEqual(outcomes((await readJUnitFiles([undeclared])).tests), { flaky: 1 });
+    });
+  });
+
+  it('a suite that reports an error but holds no test case (Newman, request not sent) is one errored entry with its output', async () => {
+    await withReports(async (dir) => {
+      const file = dir.write(
+        'newman.xml',
+        `<testsuites tests="2"><testsuite name="GET /items" tests="0" errors="1"><system-err>RequestError: connect ECONNREFUSED 127.0.0.1:3000</system-err></testsuite>` +
+          `<testsuite name="GET /health" tests="1"><testcase classname="api" name="status is 200"/></testsuite></testsuites>`,
+      );
+      const { tests } = await readJUnitFiles([file]);
+      assert.deepEqual(outcomes(tests), { errored: 1, passed: 1 });
+      assert.equal(byId(tests, 'GET /items::(suite error)').failure?.message, 'RequestError: connect ECONNREFUSED 127.0.0.1:3000');
+    });
+  });
+
+  it('counts pending tests that mocha-junit-reporter counts but does not write, as skipped', async () => {
+    await withReports(async (dir) => {
+      const file = dir.write(
+        'pending.xml',
+        `<testsuites tests="4" skipped="2"><testsuite name="a" tests="3"><testcase classname="a" name="x"/></testsuite>` +
+          `<testsuite name="b" tests="1"><testcase classname="b" name="y"/></testsuite></testsuites>`,
+      );
+      assert.deepEqual(outcomes((await readJUnitFiles([file])).tests), { passed: 2, skipped: 2 });
+    });
+  });
+
+  it('raw ANSI escapes and control characters in system-out neither break the report nor survive', async () => {
+    await withReports(async (dir) => {
+      const file = dir.write(
+        'ansi.xml',
+        `<testsuite name="s" tests="2"><testcase classname="c" name="green"><system-out>\x1b[32m✓ ok\x1b[0m\x08\x00</system-out></testcase>` +
+          `<testcase classname="c" name="red"><failure message="boom">\x1b[31mAssertionError: boom\x1b[0m</failure><system-out>\x1b[1mlog\x07</system-out></testcase></testsuite>`,
+      );
+      const { tests, warnings } = await readJUnitFiles([file]);
+      assert.deepEqual(warnings, []);
+      assert.deepEqual(outcomes(tests), { passed: 1, failed: 1 }, 'no invented "(report cut off)" test');
+      const red = byId(tests, 'c::red');
+      assert.equal(red.failure?.body, 'AssertionError: boom');
+      assert.ok(!/[\x00-\x08\x0B-\x1F]/.test(red.output + red.failure!.body));
+      // An ANSI sequence split across two 64 KB chunks is removed whole.
+      const split = dir.write('split.xml', `<testsuite name="s"><testcase classname="c" name="t"><failure>${'x'.repeat(65536 - 60)}\x1b[31mred</failure></testcase></testsuite>`);
+      assert.ok(!(await readJUnitFiles([split])).tests[0].failure!.body.includes('[31m'));
+    });
+  });
+
+  it('decodes UTF-16 with a byte order mark and a declared ISO-8859-1', async () => {
+    await withReports(async (dir) => {
+      const xml = '<?xml version="1.0" encoding="UTF-16"?><testsuite name="s"><testcase classname="c" name="café"><failure message="déjà vu"/></testcase></testsuite>';
+      const utf16 = dir.write('utf16.xml', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(xml, 'utf16le')]));
+      const latin1 = dir.write('latin1.xml', Buffer.from(xml.replace('UTF-16', 'ISO-8859-1'), 'latin1'));
+      for (const file of [utf16, latin1]) {
+        const { tests } = await readJUnitFiles([file]);
+        assert.equal(byId(tests, 'c::café').failure?.message, 'déjà vu', file);
+      }
+    });
+  });
+
+  it('stops at the first kilobytes of a stream that is not XML, and refuses a report over the size limit', async () => {
+    const started = Date.now();
+    await assert.rejects(readJUnitFiles(['/dev/zero']), (e: unknown) => e instanceof LoopError && /\/dev\/zero is not a JUnit XML report/.test(e.message));
+    assert.ok(Date.now() - started < 2000, 'read to its end');
+    await withReports(async (dir) => {
+      const huge = dir.write('huge.xml', '<testsuite>');
+      fs.truncateSync(huge, MAX_REPORT_BYTES + 1); // sparse: no gigabyte written
+      await assert.rejects(readJUnitFiles([huge]), (e: unknown) => e instanceof LoopError && /huge\.xml is larger than the 1 GiB limit/.test(e.message));
+    });
   });
 
   it('parses times with thousands separators and decimal commas', () => {
