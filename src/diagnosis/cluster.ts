@@ -288,7 +288,8 @@ function mergeGroups(groups: Group[]): Merged[] {
 
 /**
  * Equal words over the longer line's words: position by position for lines of one length, else
- * their longest common subsequence (a word more or less: "Invalid address 😋 '<*>'"), up to two words apart.
+ * their longest common subsequence when the shorter line is all in it (a word more or less:
+ * "Invalid address 😋 '<*>'"), up to two words apart.
  */
 function similarity(template: string[], tokens: string[]): number {
   const longer = Math.max(template.length, tokens.length);
@@ -305,7 +306,9 @@ function similarity(template: string[], tokens: string[]): number {
     for (let j = 0; j < tokens.length; j++) row.push(word === tokens[j] || word === '<*>' ? previous[j] + 1 : Math.max(previous[j + 1], row[j]));
     previous = row;
   }
-  return previous[tokens.length] / longer;
+  // Only words added or left out: a line whose words differ ("to have property" vs "to include") is another check.
+  const common = previous[tokens.length];
+  return common < Math.min(template.length, tokens.length) ? 0 : common / longer;
 }
 
 /** The in-app frame every group passes through (a shared helper, the throw site), when there is one. */
