@@ -106,6 +106,12 @@ interface OpenCase {
   flakyAttempt: FailureDetail | null;
   /** Surefire: `<rerunFailure>` means the reruns failed too. */
   rerunFailure: FailureDetail | null;
+  /**
+   * `<failure>`/`<error>` elements after the first: pytest writes one per collection error of a
+   * package into one test case and counts each (`errors="32"` over 27 erroring test cases);
+   * jest-junit writes a test's error and its hook's error and counts the test once.
+   */
+  moreFailures: FailureDetail[] | null;
   skipped: boolean;
   body: string;
   /** `Caused by:` lines past the kept body. */
@@ -216,8 +222,20 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
       if (parent !== undefined && record.failure !== null && parent.failures.length < MAX_SUITE_FAILURES) parent.failures.push(record);
       if (record.outcome === 'skipped') state.skipped++;
       onCase(record, done.classname, done.testName, done.scope, done.retryable);
+      if (parent !== undefined && (record.outcome === 'failed' || record.outcome === 'errored')) parent.failing++;
+      if (parent !== undefined && done.moreFailures !== null) parent.more.push({ record, open: done });
     }
     if (suite === undefined) return;
+    // Further failures of one test case count where the suite's own numbers count them (pytest),
+    // not where they are one test's several errors (jest-junit).
+    let uncounted = suite.declaredProblems - suite.failing;
+    for (const { record, open } of suite.more) {
+      for (const [i, failure] of open.moreFailures!.entries()) {
+        if (uncounted-- <= 0) break;
+        const outcome = failure.kind === 'error' ? 'errored' : 'failed';
+        onCase({ ...record, id: '', outcome, failure }, open.classname, `${open.testName} [${i + 2}]`, open.scope, false);
+      }
+    }
     if (suite.cases === 0 && suite.childSuites === 0 && suite.declaredProblems > 0) {
       onCase(suiteFailure(suite, file), suite.name, '(suite error)', suite.scope, false);
     } else if (!suite.output.empty && (suite.cases === 1 || suite.declaredErrors > 0)) {
@@ -412,6 +430,10 @@ interface OpenSuite {
   output: LogBuffer;
   /** Its failed test cases (bounded): the suite's output may be theirs. */
   failures: TestCaseRecord[];
+  /** Its failed and errored test cases, counted. */
+  failing: number;
+  /** Its test cases with more than one `<failure>`/`<error>` (see OpenCase.moreFailures). */
+  more: { record: TestCaseRecord; open: OpenCase }[];
 }
 
 const attrCount = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : null);
@@ -440,6 +462,8 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
       childSuites: 0,
       output: new LogBuffer(),
       failures: [],
+      failing: 0,
+      more: [],
     });
     return;
   }
@@ -463,6 +487,7 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
       // More test cases than the suite says it has: the extra ones are retries.
       retryable: suite?.declared == null || suite.cases > suite.declared,
       flakyAttempt: null,
+      moreFailures: null,
       rerunFailure: null,
       skipped: false,
       body: '',
@@ -511,7 +536,8 @@ function closeElement(state: ReaderState, name: string): OpenCase | null {
     if (state.openDetail !== null) {
       const { target, detail } = state.openDetail;
       detail.body = keptBody(open);
-      if (target === 'failure') open.record.failure ??= detail;
+      if (target === 'failure' && open.record.failure !== null) (open.moreFailures ??= []).push(detail);
+      else if (target === 'failure') open.record.failure = detail;
       else if (target === 'rerun') open.rerunFailure ??= detail;
       else open.flakyAttempt ??= detail;
       state.openDetail = null;

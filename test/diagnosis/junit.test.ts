@@ -144,6 +144,17 @@ describe('JUnit reader', () => {
     });
   });
 
+  it('counts several errors of one test case where the suite counts them (pytest), once where it does not (jest-junit)', async () => {
+    await withReports(async (dir) => {
+      const errors = '<error message="collection failure">E1</error><error message="collection failure">E2</error><error message="collection failure">E3</error>';
+      const pytest = dir.write('pytest.xml', `<testsuite name="pytest" tests="4" errors="3"><testcase classname="" name="tests.api">${errors}</testcase><testcase classname="t" name="ok"/></testsuite>`);
+      assert.deepEqual(outcomes((await readJUnitFiles([pytest])).tests), { errored: 3, passed: 1 });
+      const failures = '<failure>Error: expect(received)</failure><failure>Error: afterEach hook</failure>';
+      const jest = dir.write('jest.xml', `<testsuite name="AuthService" tests="2" failures="1"><testcase classname="a" name="x">${failures}</testcase><testcase classname="a" name="y"/></testsuite>`);
+      assert.deepEqual(outcomes((await readJUnitFiles([jest])).tests), { failed: 1, passed: 1 });
+    });
+  });
+
   it('raw ANSI escapes and control characters in system-out neither break the report nor survive', async () => {
     await withReports(async (dir) => {
       const file = dir.write(
