@@ -91,6 +91,8 @@ const RULES: Rule[] = [
     /\b(?:JWTExpired|JWSSignatureVerificationFailed|AccessDenied(?:Exception)?|AuthenticationException)\b/,
   ]),
   rule('websocket-handshake', [/\bclosed?(?: with)?(?: code)?\W{0,3}1008\b|\bcode=1008\b|\bpolicy violation\b|\bConnectionClosed(?:Error|OK)?\b|\bWebSocket (?:is )?(?:closed|connection closed)\b/i]),
+  // The test's own data was refused by the schema: a fixture out of date, not the application.
+  { category: 'test-setup', patterns: [], dialect: testDataRefused },
   // The framework's setup and teardown phases (NUnit, TestNG, JUnit 5, mocha, pytest, jest, Spring,
   // WebDriver sessions), unmet preconditions and missing configuration.
   rule('test-setup', [
@@ -137,6 +139,26 @@ function databaseUnreachable(test: TestResult): string | null {
   const lines = [...failure, ...outputExceptions];
   const down = lines.find((l) => UNREACHABLE.test(l));
   return down !== undefined && lines.some((l) => DATABASE_CLIENT.test(l)) ? down : null;
+}
+
+const CONSTRAINT_VIOLATION = /\bviolates (?:not-null|check|foreign key|unique) constraint\b|\bIntegrityError\b|\bduplicate key value violates\b|\bSQLIntegrityConstraintViolationException\b/;
+/** A stack frame's file: JavaScript `at fn (file:1:2)` / `at file:1:2`, Python `File "file", line 1`. */
+const FRAME_FILE = /^\s*at (?:.*? \()?([^\s()]+?):\d+:\d+\)?\s*$|^\s*File "([^"]+)", line \d+/;
+const LIBRARY_FILE = /node_modules|node:internal|site-packages|dist-packages|\/lib\/python/;
+const TEST_FILE = /(?:^|[\\/])(?:tests?|specs?|__tests__|testing)[\\/]|[._-](?:spec|test)s?\.\w+$|(?:^|[\\/])test_\w+\.py$|Tests?\.\w+$/;
+
+/** A constraint violation whose innermost project frame is in test code: the test's data setup was refused. */
+function testDataRefused(test: TestResult): string | null {
+  const body = test.failure?.body ?? '';
+  const violation = `${test.failure?.message ?? ''}\n${body}`.split('\n').find((l) => CONSTRAINT_VIOLATION.test(l));
+  if (violation === undefined) return null;
+  const files = body.split('\n', 60).flatMap((l) => {
+    const m = FRAME_FILE.exec(l);
+    return m && !LIBRARY_FILE.test(m[1] ?? m[2]) ? [m[1] ?? m[2]] : [];
+  });
+  // JavaScript prints the innermost frame first, Python last.
+  const innermost = /^\s*File "/m.test(body) ? files[files.length - 1] : files[0];
+  return innermost !== undefined && TEST_FILE.test(innermost) ? violation.trim() : null;
 }
 
 function firstBodyLine(test: TestResult): string {

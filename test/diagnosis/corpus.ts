@@ -103,3 +103,35 @@ function sumByCategory(causes: readonly { category: Category; count: number }[])
 export function describeEntry(entry: CorpusEntry): string {
   return `${entry.manifest}: ${entry.tool} ${entry.files.join(', ')}`;
 }
+
+/** SOURCES.md: where each report comes from and what is expected of it, rendered from the manifests. */
+export function sourcesMarkdown(entries: readonly CorpusEntry[]): string {
+  const tools = new Set(entries.map((e) => e.tool)).size;
+  const rows = entries.map((e) => {
+    const t = e.expected.tests;
+    const top = e.expected.rootCauses[0];
+    const code = (s: string) => `\`${s}\``;
+    return `| ${e.files.map(code).join('<br>')} | ${e.tool} | ${e.source.repo} @ ${code(e.source.commit.slice(0, 12))} : ${e.source.paths.map(code).join('<br>')} | ${e.expected.verdict} | ${COUNT_KEYS.map((k) => t[k]).join('/')} | ${top ? `${top.category} ×${Math.max(...e.expected.rootCauses.map((c) => c.count))}` : '–'} |`;
+  });
+  return [
+    '# The real-world corpus',
+    '',
+    'JUnit XML reports copied unchanged from public repositories (test data only), each with the answer',
+    'a careful engineer gave after reading it, written down before the engine saw it; where the lead',
+    'regrouped an answer on review, the entry\'s notes say so and why. The full commit, every expected',
+    'root cause and the reasoning are in `manifest-*.json`; `test/diagnosis/real-corpus.test.ts` scores the',
+    `engine on every entry. ${entries.length} reports from ${tools} tools.`,
+    '',
+    'This file is generated: `node dist/test/diagnosis/corpus.js --write-sources`.',
+    'Counts are total/passed/failed/errored/skipped/flaky.',
+    '',
+    '| files | tool | source (repository @ commit : path) | verdict | counts | largest root cause |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}
+
+export const SOURCES_PATH = path.join(CORPUS_DIR, 'SOURCES.md');
+
+if (require.main === module && process.argv.includes('--write-sources')) fs.writeFileSync(SOURCES_PATH, sourcesMarkdown(loadCorpus()));
