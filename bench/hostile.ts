@@ -2,18 +2,20 @@
  * A hostile report against a shared worker, on a real dev server and a real `tdl worker` process.
  *
  * 1. Redaction time of hostile text shapes at 40 KB and 320 KB (linear: a ratio of about 8).
- * 2. Five ordinary loops wait for a fix; then one loop's suite prints 8 MB and writes a JUnit report
- *    whose failing testcase has a 320 KB name (`a.a.a.…`). While that loop runs and diagnoses, the
- *    bench queries the other loops' `status` without pause and prints the latency (p50/p99/max).
- * Target: every query answered within 1 s.
+ * 2. Five ordinary loops wait for a fix; then one loop's suite prints `--output-mb` MB (default 8) and
+ *    writes a JUnit report whose failing testcase has a `--name-kb` KB name (default 320, `a.a.a.…`).
+ *    While that loop runs and diagnoses, the bench queries the other loops' `status` without pause
+ *    and prints the latency (p50/p99/max), and the worker process's peak RSS.
+ * Targets: every query answered within 1 s; the worker under 300 MB.
  *
- * Usage: node dist/bench/hostile.js
+ * Usage: node dist/bench/hostile.js [--output-mb 8] [--name-kb 320]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { redact } from '../src/diagnosis/redact';
@@ -37,16 +39,16 @@ function redactionTimes(): string[] {
   return rows;
 }
 
-/** A suite that floods stdout with 8 MB and writes a failing testcase named with 320 KB of `a.a.a.`. */
-function hostileSuite(dir: string): string {
+/** A suite that floods stdout with `outputMb` MB and writes a failing testcase named with `nameKb` KB of `a.a.a.`. */
+function hostileSuite(dir: string, outputMb: number, nameKb: number): string {
   const path = join(dir, 'hostile-suite.js');
   writeFileSync(
     path,
     `const fs = require('fs');
-const name = 'a.'.repeat(160 * 1024);
+const name = 'a.'.repeat(${nameKb} * 512);
 fs.writeFileSync(process.env.JUNIT_XML, '<testsuite name="hostile"><testcase classname="hostile" name="' + name + '"><failure message="AssertionError: ' + name + '">' + name + '</failure></testcase><testcase classname="hostile" name="ok"/></testsuite>');
 const line = 'flood '.repeat(170) + '\\n';
-for (let written = 0; written < 8 * 1024 * 1024; written += line.length) fs.writeSync(1, line);
+for (let written = 0; written < ${outputMb} * 1024 * 1024; written += line.length) fs.writeSync(1, line);
 process.exit(1);
 `,
   );
@@ -70,7 +72,15 @@ async function waitFor<T>(check: () => Promise<T | undefined>, what: string, tim
   }
 }
 
+/** The peak resident set of a process, from /proc (Linux). */
+function peakRssMb(pid: number): string {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return kb ? `${(Number(kb) / 1024).toFixed(0)} MB` : 'unknown';
+}
+
 async function main() {
+  const { values } = parseArgs({ options: { 'output-mb': { type: 'string', default: '8' }, 'name-kb': { type: 'string', default: '320' } } });
+  const [outputMb, nameKb] = [Number(values['output-mb']), Number(values['name-kb'])];
   for (const row of redactionTimes()) console.log(row);
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' } },
@@ -90,7 +100,7 @@ async function main() {
     );
     for (const h of ordinary) await waitFor(async () => ((await h.query(messages.status)).phase === 'awaiting-fix' ? true : undefined), 'an ordinary loop waiting for a fix');
 
-    const hostile = await start('hostile', { command: hostileSuite(dir), timeout: '5m' });
+    const hostile = await start('hostile', { command: hostileSuite(dir, outputMb, nameKb), timeout: '5m' });
     const byPhase = new Map<string, number[]>();
     const started = Date.now();
     let phase = 'testing';
@@ -110,7 +120,8 @@ async function main() {
       if (Date.now() - started > 300_000) throw new Error(`the hostile loop is still ${phase} after 5 min`);
     }
     const s = await hostile.query(messages.status);
-    console.log(`hostile loop (8 MB of output, a 320 KB testcase name): ${((Date.now() - started) / 1000).toFixed(1)} s to ${s.phase}, diagnosing ${(diagnosingMs / 1000).toFixed(1)} s`);
+    console.log(`hostile loop (${outputMb} MB of output, a ${nameKb} KB testcase name): ${((Date.now() - started) / 1000).toFixed(1)} s to ${s.phase}, diagnosing ${(diagnosingMs / 1000).toFixed(1)} s`);
+    console.log(`worker process peak RSS: ${peakRssMb(worker.pid!)} (target: < 300 MB)`);
     console.log(`other loops' status query latency while it runs (${ORDINARY_LOOPS} loops, one worker process; target: max < 1000 ms)`);
     for (const [p, ms] of byPhase) console.log(latencyLine(`while the hostile loop is ${p}`, ms));
     console.log(latencyLine('overall', [...byPhase.values()].flat()));

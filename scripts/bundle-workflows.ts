@@ -1,12 +1,18 @@
 /** Bundles the workflow code once, at build time, so workers start without webpack. */
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
+import { NormalModuleReplacementPlugin } from 'webpack';
 import { WORKFLOW_BUNDLE } from '../src/worker';
 
 async function main() {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../src/workflows'),
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
+    // The loop input's schema needs zod's English messages only.
+    webpackConfigHook: (config) => ({
+      ...config,
+      plugins: [...(config.plugins ?? []), new NormalModuleReplacementPlugin(/[\\/]zod[\\/]v4[\\/]locales[\\/]index\.c?js$/, require.resolve('./zod-locales-en'))],
+    }),
   });
   writeFileSync(WORKFLOW_BUNDLE, code);
   console.log(`workflow bundle: ${WORKFLOW_BUNDLE} (${(code.length / 1024).toFixed(0)} KiB)`);
