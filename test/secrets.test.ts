@@ -209,8 +209,12 @@ process.exit(Number(process.env.SUITE_EXIT || 1));
     assertNoSecret("the hand-off command's stdin", readFileSync(join(dir, 'handoff-stdin'), 'utf8'));
     assertNoSecret('TDL_MESSAGE', readFileSync(join(dir, 'handoff-message'), 'utf8'));
     assert.ok(!JSON.stringify(await handle.describe()).includes('127.0.0.1:'), 'the webhook URL is not in the input');
+    // A sender who pastes a worker secret into a fix summary puts it in history (their message), not in the report file.
+    await handle.signal(messages.fixCommitted, { commit: 'abc1234', summary: `rotated ${ACCESS} and ${DATABASE_URL}` });
+    await eventually(async () => ((await handle.query(messages.status)).cycle === 2 ? true : undefined), 'the fix shipped and cycle 2 started');
     await handle.cancel();
     await handle.result().catch(() => undefined);
+    assert.match(readFileSync(join(reportsDir, handle.workflowId, 'loop-report.md'), 'utf8'), /abc1234/);
     assertNoSecret('loop-report.md', readFileSync(join(reportsDir, handle.workflowId, 'loop-report.md'), 'utf8'));
     assert.match(workerLog, /"message":"diagnosed"/, 'the worker logged its activities');
     assertNoSecret("the worker's log", workerLog);

@@ -3,6 +3,7 @@
  */
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { redact } from '../diagnosis/redact';
 import type { DeployChoice, HandoffChoice, SuiteChoice } from '../config/types';
 import { resolveCommands, type CommandPolicy } from '../policy';
 import { deployIn, rollbackTo, type DeployInput, type RollbackInput } from './deploy';
@@ -37,13 +38,15 @@ export function createActivities({ reportsDir, commands = null }: ActivityDeps) 
     notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
       typed(async () => notifyTeam({ ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
     /** Writes the loop's report (Markdown) next to its cycles, at the loop's end; returns the path. */
-    saveReport: async (markdown: string): Promise<string> => {
-      const { workflowId } = Context.current().info.workflowExecution!;
-      const path = join(loopDir(reportsDir, workflowId), 'loop-report.md');
-      writeFileAtomic(path, markdown);
-      removeWorkDir(workflowId);
-      return path;
-    },
+    // Redacted again: fix summaries and notes come from whoever sent the messages.
+    saveReport: (markdown: string) =>
+      typed(async () => {
+        const { workflowId } = Context.current().info.workflowExecution!;
+        const path = join(loopDir(reportsDir, workflowId), 'loop-report.md');
+        writeFileAtomic(path, redact(markdown));
+        removeWorkDir(workflowId);
+        return path;
+      }),
   };
 }
 
