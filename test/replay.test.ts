@@ -10,12 +10,21 @@ import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { workflowSource } from '../src/worker';
 
-const HISTORIES = resolve(__dirname, '..', '..', 'test', 'histories');
+const ROOT = resolve(__dirname, '..', '..');
+const HISTORIES = join(ROOT, 'test', 'histories');
+const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
 
 describe('replaying recorded loop histories', function () {
   const histories = readdirSync(HISTORIES, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.binpb'))
     .map((f) => ({ workflowId: f, history: temporal.api.history.v1.History.decode(readFileSync(join(HISTORIES, f))) }));
+
+  it('has the histories of every version, this one included', function () {
+    const versions = readdirSync(HISTORIES).filter((d) => /^v\d+\.\d+\.\d+$/.test(d));
+    assert.ok(versions.includes('v0.1.0'), 'the first released version');
+    assert.ok(versions.includes(`v${version}`), `histories of v${version}: run \`npm run record-histories\``);
+    for (const v of versions) assert.ok(histories.some((h) => h.workflowId.startsWith(`${v}/`)), `${v} has histories`);
+  });
 
   it('has recorded histories of every kind of ending', function () {
     const last = histories.map(({ history }) => history.events![history.events!.length - 1]);

@@ -6,16 +6,20 @@ import {
   boundStatus,
   initialStatus,
   looksLikeInfrastructure,
+  looksLikeInfrastructureText,
   nextAfterDiagnosis,
   nextAfterFailedVerify,
+  nextShipStep,
   startCycle,
   STATUS_LIMITS,
   type CycleRecord,
   type FixRecord,
   type LoopStatus,
   type RootCause,
+  type ShipAttempt,
   type VerifyRecord,
 } from '../src/workflows/state';
+import { DB_INIT_FAILURE } from './support/cloud-run-stand-in';
 
 const verify = (lastStatus: number | null, evidence: string[] = []): VerifyRecord => ({ healthy: false, attempts: 3, lastStatus, durationMs: 30_000, evidence });
 
@@ -44,6 +48,75 @@ describe('what comes next', function () {
     assert.ok(looksLikeInfrastructure(verify(500)));
     assert.ok(looksLikeInfrastructure(verify(409, ['HTTP 409: Database initialization failed: Failed to create tables'])));
     assert.ok(!looksLikeInfrastructure(verify(401, ['HTTP 401: Token validation failed'])));
+  });
+
+  it('reads a deploy\'s error with the diagnosis engine\'s rules', function () {
+    // The seed's revision that could not create its tables, and a platform that did not answer: infrastructure.
+    assert.ok(looksLikeInfrastructureText(`Cloud Run revision backend-00002-abc of commit 176ad633b did not become ready: ${DB_INIT_FAILURE}`));
+    assert.ok(looksLikeInfrastructureText('HTTP 503 Service Unavailable from the load balancer'));
+    assert.ok(looksLikeInfrastructureText('connect ECONNREFUSED 10.0.0.7:5432 (postgres)'));
+    // The new code's own start-up failed: the fix team's.
+    assert.ok(!looksLikeInfrastructureText("deploy.command exited with code 3 for commit broken: build failed: Cannot find module './ws-auth'"));
+    assert.ok(!looksLikeInfrastructureText('revision did not become ready: TypeError: Cannot read properties of undefined (reading \'jwt\') at startServer (src/app.ts:41:7)'));
+    // A word alone is no evidence: a table in a test name, a log line about a migration that worked.
+    assert.ok(!looksLikeInfrastructureText('deploy failed: AssertionError: expected the pricing table to list 3 plans'));
+  });
+});
+
+describe('shipping a fix, step by step', function () {
+  const attempt = (over: Partial<ShipAttempt> = {}): ShipAttempt => ({
+    commit: '176ad633b',
+    deployFailure: null,
+    deployed: { revision: 'backend-00002-new', previousRevision: 'backend-00001-old' },
+    verifies: true,
+    verify: null,
+    rollback: null,
+    ...over,
+  });
+  const healthy: VerifyRecord = { healthy: true, attempts: 1, lastStatus: 200, durationMs: 5, evidence: ['HTTP 200 in 5 ms'] };
+
+  it('deployed: verify, then done when staging is healthy', function () {
+    assert.deepEqual(nextShipStep(attempt()), { step: 'verify' });
+    assert.deepEqual(nextShipStep(attempt({ verify: healthy })), { step: 'verified' });
+    assert.deepEqual(nextShipStep(attempt({ verifies: false })), { step: 'verified' }, 'no verify.url: deployed is done');
+    assert.deepEqual(nextShipStep(attempt({ deployed: null, verifies: false })), { step: 'verified' }, 'deploy.kind none');
+  });
+
+  it('unhealthy: roll back once, then whose problem it is', function () {
+    const down = verify(503, ['HTTP 503 in 3 ms: {"error":"Database initialization failed"}']);
+    assert.deepEqual(nextShipStep(attempt({ verify: down })), { step: 'rollback', to: 'backend-00001-old' });
+    const rollback = { revision: 'backend-00001-old', from: 'backend-00002-new', healthyAfter: true };
+    const after = nextShipStep(attempt({ verify: down, rollback }));
+    assert.equal(after.step, 'wait-infra');
+    assert.match((after as { why: string }).why, /^staging unhealthy after deploying 176ad633b: HTTP 503 .* Rolled back to backend-00001-old\.$/);
+    // Nothing to roll back to (a command deployer, or the same revision still serving).
+    assert.equal(nextShipStep(attempt({ deployed: { revision: null, previousRevision: null }, verify: down })).step, 'wait-infra');
+    assert.equal(nextShipStep(attempt({ deployed: { revision: 'r1', previousRevision: 'r1' }, verify: down })).step, 'wait-infra');
+    const missing = nextShipStep(attempt({ verify: verify(404, ['HTTP 404 in 3 ms: not found']), rollback }));
+    assert.deepEqual(missing, { step: 'back-to-fix', why: '176ad633b deployed but staging failed verification: HTTP 404 in 3 ms: not found' });
+  });
+
+  it('a failed deploy: back to the fix team, wait out infrastructure, or end', function () {
+    const failed = (type: string | null, message: string) => nextShipStep(attempt({ deployed: null, deployFailure: { type, message } }));
+    assert.deepEqual(failed('DeployFailed', 'deploy.command exited with code 3: SyntaxError'), {
+      step: 'back-to-fix',
+      why: 'deploy of 176ad633b failed: deploy.command exited with code 3: SyntaxError',
+    });
+    assert.deepEqual(failed('DeployFailed', `did not become ready: ${DB_INIT_FAILURE}`), {
+      step: 'wait-infra',
+      why: `deploy of 176ad633b failed on infrastructure: did not become ready: ${DB_INIT_FAILURE}`,
+    });
+    assert.deepEqual(failed('DeployUnavailable', 'UNAVAILABLE: connection refused'), {
+      step: 'wait-infra',
+      why: 'deploy of 176ad633b could not reach the platform: UNAVAILABLE: connection refused',
+    });
+    assert.deepEqual(failed(null, 'activity StartToClose timeout'), {
+      step: 'wait-infra',
+      why: 'deploy of 176ad633b could not reach the platform: activity StartToClose timeout',
+    });
+    // No retry and no fix can help: the loop ends with the failure as it is (a BadInput stays one).
+    assert.deepEqual(failed('DeployRejected', 'Permission run.services.get denied'), { step: 'end' });
+    assert.deepEqual(failed('BadInput', 'deploy.kind "command" cannot roll back'), { step: 'end' });
   });
 });
 

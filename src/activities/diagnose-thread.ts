@@ -30,7 +30,6 @@ export interface CycleDiagnosis {
   verdict: Verdict;
   rootCauses: RootCause[];
   reportPath: string;
-  warnings: string[];
 }
 
 /** What the thread posts back: a result, or an error with its LoopError type when it had one. */
@@ -40,7 +39,6 @@ export type ThreadReply =
 
 /** Bounds on what enters workflow history. */
 const MAX_ROOT_CAUSES = 10;
-const MAX_WARNINGS = 5;
 const MAX_TEXT = 240;
 
 const clip = (s: string) => clipText(s, MAX_TEXT, '…');
@@ -73,7 +71,6 @@ export async function digest(job: DiagnoseJob): Promise<CycleDiagnosis> {
     verdict: diagnosis.verdict,
     rootCauses: diagnosis.clusters.slice(0, MAX_ROOT_CAUSES).map(toRootCause),
     reportPath,
-    warnings: diagnosis.warnings.slice(0, MAX_WARNINGS).map(clip),
   };
 }
 

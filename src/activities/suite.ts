@@ -27,8 +27,6 @@ export interface SuiteRunInput {
 export interface SuiteRun {
   junitPaths: string[];
   outputPath: string;
-  exitCode: number | null;
-  timedOut: boolean;
   durationMs: number;
 }
 
@@ -82,8 +80,6 @@ export async function runSuiteIn(reportsDir: string, input: SuiteRunInput): Prom
   return {
     junitPaths: rerunPath ? [junitPath, rerunPath] : [junitPath],
     outputPath,
-    exitCode: result.exitCode,
-    timedOut: result.timedOut,
     durationMs: result.durationMs,
   };
 }

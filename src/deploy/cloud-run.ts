@@ -6,9 +6,9 @@
  * within `deploy.timeout`. Retries are left to the activity's retry policy (one place, visible in
  * the workflow's history), so every RPC here is made once: transient failures surface as
  * DeployUnavailable, permanent ones as DeployRejected with what to fix, a revision that does not
- * become ready as DeployFailed with its conditions.
+ * become ready as DeployFailed with the operation's error.
  */
-import { RevisionsClient, ServicesClient, protos } from '@google-cloud/run';
+import { ServicesClient, protos } from '@google-cloud/run';
 import { Status, createBackoffSettings, googleAuthLibrary, grpc } from 'google-gax';
 import type { CallOptions, ClientOptions, GoogleError, LROperation } from 'google-gax';
 import type { DeployConfig } from '../config/types';
@@ -70,19 +70,18 @@ export function cloudRunDeployer(config: CloudRunConfig, options: CloudRunDeploy
         const serving = servingRevision(current);
         const previousRevision = sameCommit ? annotations[PREVIOUS_REVISION_ANNOTATION] || null : serving;
         const latestReady = shortName(current.latestReadyRevision);
-        const result = (revision: string, conditions: string[], alreadyServing: boolean): DeployResult => ({
+        const result = (revision: string, alreadyServing: boolean): DeployResult => ({
           kind: 'cloud-run',
           commit: req.commit,
           revision,
           previousRevision,
           alreadyServing,
-          conditions,
           durationMs: Date.now() - started,
           logPath: null,
         });
 
         if (sameCommit && !current.reconciling && latestReady === shortName(current.latestCreatedRevision) && isOnlyTarget(current, latestReady)) {
-          return result(latestReady, await api.conditionsOf(current.latestReadyRevision!), true);
+          return result(latestReady, true);
         }
         // Same commit but its revision failed to start: only a new revision can try again.
         const failedBefore = sameCommit && !current.reconciling && current.terminalCondition?.state === 'CONDITION_FAILED';
@@ -95,15 +94,14 @@ export function cloudRunDeployer(config: CloudRunConfig, options: CloudRunDeploy
         const outcome = await api.updateAndWait(update, req.progress);
         if ('error' in outcome) {
           const revision = outcome.service?.latestCreatedRevision;
-          const conditions = revision ? await api.conditionsOf(revision) : [];
           throw new LoopError(
             FailureType.DeployFailed,
             redact(`Cloud Run revision ${shortName(revision) || '(unknown)'} of commit ${req.commit} did not become ready: ${outcome.error.message}`),
-            { revision: shortName(revision) || null, previousRevision, conditions, image },
+            { revision: shortName(revision) || null, previousRevision, image },
           );
         }
         const revision = shortName(outcome.service.latestReadyRevision);
-        return result(revision, await api.conditionsOf(outcome.service.latestReadyRevision!), false);
+        return result(revision, false);
       });
     },
 
@@ -222,7 +220,6 @@ class CloudRunApi {
   readonly serviceName: string;
   private readonly deadline: number;
   private readonly services: ServicesClient;
-  private readonly revisions: RevisionsClient;
 
   constructor(
     private readonly config: CloudRunConfig,
@@ -233,7 +230,6 @@ class CloudRunApi {
     this.deadline = Date.now() + durationMs(config.timeout);
     const options = clientOptions(config.endpoint);
     this.services = new ServicesClient(options);
-    this.revisions = new RevisionsClient(options);
   }
 
   /**
@@ -246,23 +242,12 @@ class CloudRunApi {
 
   async close(): Promise<void> {
     // A client whose stub never started (no credentials) rejects here too: nothing left to close then.
-    await Promise.allSettled([this.services.close(), this.revisions.close()]);
+    await Promise.allSettled([this.services.close()]);
   }
 
   async getService(): Promise<Service> {
     const [service] = await this.call('reading', (opts) => this.services.getService({ name: this.serviceName }, opts));
     return normalise(service);
-  }
-
-  /** Readiness conditions of a revision, for the record; a failed lookup must not hide the deploy's outcome. */
-  async conditionsOf(revisionName: string): Promise<string[]> {
-    try {
-      const [revision] = await this.call('reading a revision of', (opts) => this.revisions.getRevision({ name: revisionName }, opts));
-      return (revision.conditions ?? []).map(formatCondition);
-    } catch (err) {
-      if (this.signal.aborted) throw err;
-      return [`conditions of ${shortName(revisionName)} unavailable: ${(err as Error).message}`];
-    }
   }
 
   /** UpdateService, then wait for its operation: the service it produced, or the operation's error. */

@@ -32,7 +32,6 @@ export function commandDeployer(config: Extract<DeployConfig, { kind: 'command' 
         revision: null,
         previousRevision: null,
         alreadyServing: false,
-        conditions: [],
         durationMs: result.durationMs,
         logPath,
       };

@@ -25,8 +25,6 @@ export interface DeployResult {
   previousRevision: string | null;
   /** True when the commit was already serving and nothing was changed (idempotent retry). */
   alreadyServing: boolean;
-  /** Readiness conditions of the new revision, redacted text, e.g. "Ready=True". */
-  conditions: string[];
   durationMs: number;
   /** Path of the deploy's full log, if one was written. */
   logPath: string | null;

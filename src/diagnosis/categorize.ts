@@ -238,6 +238,22 @@ export function isInfrastructure(category: Category): boolean {
   return INFRASTRUCTURE_CATEGORIES.includes(category);
 }
 
+/**
+ * Text that is not a test's failure (a deploy's error, a health check's answer) read by the same
+ * rules, as one failure; pure, so the workflow's decisions use it too.
+ */
+export function classifyText(text: string): CategoryDecision {
+  return categorize({
+    id: '',
+    outcome: 'errored',
+    timeMs: 0,
+    failure: { kind: 'error', type: '', message: text, body: '' },
+    output: '',
+    attachments: [],
+    file: '',
+  });
+}
+
 /** What probably happened and what to do, from the category and its evidence. */
 export function hypothesisFor(category: Category, evidence: readonly string[]): string {
   const text = evidence.join('\n');

@@ -3,7 +3,9 @@
  * failed verification means, what comes next. The workflow tells the story; these functions decide.
  */
 import type { Category, TestCounts, Verdict } from '../diagnosis/types';
+import { classifyText, isInfrastructure } from '../diagnosis/categorize';
 import { clipText } from '../diagnosis/redact';
+import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { MESSAGE_LIMITS } from './messages';
 
 export type Phase =
@@ -178,24 +180,71 @@ export function nextAfterDiagnosis(verdict: Verdict, cycle: number, maxCycles: n
   return 'awaiting-fix';
 }
 
-const INFRA_EVIDENCE =
-  /\b(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|socket hang up|database|migration|tables?\b|connection pool|service unavailable|bad gateway|gateway timeout)/i;
-
-/** Does a failed verification look like infrastructure (5xx, refused, database start-up)? */
-export function looksLikeInfrastructure(verify: VerifyRecord): boolean {
-  if (verify.lastStatus === null || verify.lastStatus >= 500) return true;
-  return verify.evidence.some((line) => INFRA_EVIDENCE.test(line));
+/** Text (a health check's answer, a deploy's error) that the diagnosis engine's rules call infrastructure. */
+export function looksLikeInfrastructureText(text: string): boolean {
+  return isInfrastructure(classifyText(text).category);
 }
 
-/** A deploy that failed on its own (a revision that would not start): infrastructure, or the code? */
-export function deployFailureLooksLikeInfrastructure(message: string): boolean {
-  return INFRA_EVIDENCE.test(message);
+/** Does a failed verification look like infrastructure (5xx, no answer, a database that would not start)? */
+export function looksLikeInfrastructure(verify: VerifyRecord): boolean {
+  if (verify.lastStatus === null || verify.lastStatus >= 500) return true;
+  return verify.evidence.some(looksLikeInfrastructureText);
 }
 
 /** After a deploy failed verification (and was rolled back where possible): whose problem is it? */
 export function nextAfterFailedVerify(verify: VerifyRecord, rollback: RollbackRecord | null): 'blocked-infra' | 'awaiting-fix' {
   if (rollback && rollback.healthyAfter === false) return 'blocked-infra';
   return looksLikeInfrastructure(verify) ? 'blocked-infra' : 'awaiting-fix';
+}
+
+/** One attempt at shipping the pending fix, as far as it has got. */
+export interface ShipAttempt {
+  commit: string;
+  /** Why the deploy failed (its failure type, when it had one of ours), or null when it deployed. */
+  deployFailure: { type: string | null; message: string } | null;
+  /** What the deploy reported; null for deploy.kind "none". */
+  deployed: { revision: string | null; previousRevision: string | null } | null;
+  /** verify.url is set. */
+  verifies: boolean;
+  verify: VerifyRecord | null;
+  rollback: RollbackRecord | null;
+}
+
+/** The next step of shipping a fix; `why` is the outcome or block reason in a sentence. */
+export type ShipStep =
+  | { step: 'verify' }
+  | { step: 'rollback'; to: string }
+  | { step: 'verified' }
+  | { step: 'back-to-fix'; why: string }
+  | { step: 'wait-infra'; why: string }
+  /** A deploy no retry and no fix can help (configuration, permissions): the loop ends with its failure. */
+  | { step: 'end' };
+
+/** After each step of shipping a fix: what comes next. */
+export function nextShipStep(a: ShipAttempt): ShipStep {
+  const f = a.deployFailure;
+  if (f) {
+    if (f.type === FailureType.DeployFailed) {
+      // The seed's case: the revision could not start its database. Not the fix's fault.
+      if (looksLikeInfrastructureText(f.message)) return { step: 'wait-infra', why: `deploy of ${a.commit} failed on infrastructure: ${f.message}` };
+      return { step: 'back-to-fix', why: `deploy of ${a.commit} failed: ${f.message}` };
+    }
+    if (NON_RETRYABLE_TYPES.includes(f.type as FailureType)) return { step: 'end' };
+    // Transient errors outlasted their retries: the platform is down.
+    return { step: 'wait-infra', why: `deploy of ${a.commit} could not reach the platform: ${f.message}` };
+  }
+  if (!a.verifies) return { step: 'verified' };
+  const v = a.verify;
+  if (!v) return { step: 'verify' };
+  if (v.healthy) return { step: 'verified' };
+  const previous = a.deployed?.previousRevision;
+  if (!a.rollback && previous && a.deployed?.revision !== previous) return { step: 'rollback', to: previous };
+  const evidence = v.evidence[v.evidence.length - 1] ?? 'no answer';
+  if (nextAfterFailedVerify(v, a.rollback) === 'awaiting-fix') {
+    return { step: 'back-to-fix', why: `${a.commit} deployed but staging failed verification: ${evidence}` };
+  }
+  const rolledBack = a.rollback ? ` Rolled back to ${a.rollback.revision}.` : '';
+  return { step: 'wait-infra', why: `staging unhealthy after deploying ${a.commit}: ${evidence}.${rolledBack}` };
 }
 
 /** Root causes of a cycle, one line each, for summaries and notifications. */
