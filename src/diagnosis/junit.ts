@@ -627,7 +627,12 @@ interface Bucket {
   scope: string;
   /** The bucket's first slot; most buckets of a report hold several tests, some only one. */
   first: number;
-  /** Slots by the rest of the id, once the bucket has a second test. */
+  /**
+   * Its later slots, until a repeated id has to be looked up (a retry can only be one of its
+   * suite element's test cases past its `tests` count): most buckets never hash a name.
+   */
+  later: number[] | null;
+  /** Slots by the rest of the id, from the first lookup on. */
   byRest: Map<string, number> | null;
 }
 
@@ -644,8 +649,8 @@ interface Bucket {
  *
  * Ids are found by their two parts, split at the id's first `::`: `classname` and `name` in nearly
  * every case. The tests of one class come one after another, so the class part is compared with the
- * last one seen (no hashing) and only the name is hashed: half the characters of the whole id, and
- * no whole id is built for a test that passes.
+ * last one seen (no hashing); the name is hashed only when a repeat has to be looked up (see
+ * Bucket), and no whole id is built for a test that passes.
  */
 export class TestTable {
   private readonly buckets = new Map<string, Bucket>();
@@ -677,8 +682,8 @@ export class TestTable {
 
   /** The test's id is `classname::testName`, or `testName` when classname is `''`; `record.id` is not read. */
   add(record: TestCaseRecord, classname: string, testName: string, scope: string, retryable: boolean): void {
-    const found = this.find(classname, testName, scope);
-    const same = retryable || isFixturePhaseError(record.failure) ? found : -1;
+    this.locate(classname, testName, scope);
+    const same = retryable || isFixturePhaseError(record.failure) ? this.latest(this.found.bucket, this.found.rest) : -1;
     const slot = same >= 0 ? same : this.failedElsewhere(classname, testName, record.file);
     if (slot >= 0 && (isFailing(this.outcomes[slot]) || isFixturePhaseError(record.failure))) {
       this.retry(slot, record);
@@ -725,11 +730,11 @@ export class TestTable {
     return slot !== undefined && this.files[slot] !== file ? slot : -1;
   }
 
-  /** Where the last `find` says a new test goes (a field, not a result object: this runs for every test). */
-  private readonly found: { bucket: Bucket; rest: string } = { bucket: { prefix: null, scope: '', first: -1, byRest: null }, rest: '' };
+  /** Where the last `locate` says a test goes (a field, not a result object: this runs for every test). */
+  private readonly found: { bucket: Bucket; rest: string } = { bucket: { prefix: null, scope: '', first: -1, later: null, byRest: null }, rest: '' };
 
-  /** The latest slot of the test with this id in this suite element (-1: none); see `found`. */
-  private find(classname: string, testName: string, scope: string): number {
+  /** Sets `found` to the bucket of the test with this id in this suite element and the rest of its id. */
+  private locate(classname: string, testName: string, scope: string): void {
     let bucket: Bucket;
     let rest = testName;
     const last = this.last;
@@ -747,19 +752,26 @@ export class TestTable {
     if (bucket.prefix !== null) this.last = bucket;
     this.found.bucket = bucket;
     this.found.rest = rest;
-    if (bucket.first < 0) return -1;
-    return bucket.byRest === null ? (this.rests[bucket.first] === rest ? bucket.first : -1) : (bucket.byRest.get(rest) ?? -1);
+  }
+
+  /** The latest slot of the test `rest` in `bucket` (-1: none). */
+  private latest(bucket: Bucket, rest: string): number {
+    if (bucket.later !== null) {
+      const byRest = new Map([[this.rests[bucket.first], bucket.first]]);
+      for (const slot of bucket.later) byRest.set(this.rests[slot], slot);
+      bucket.byRest = byRest;
+      bucket.later = null;
+    }
+    if (bucket.byRest !== null) return bucket.byRest.get(rest) ?? -1;
+    return bucket.first >= 0 && this.rests[bucket.first] === rest ? bucket.first : -1;
   }
 
   private create(bucket: Bucket, rest: string): number {
     const n = this.rests.length;
     const kept = own(rest);
-    if (bucket.first < 0) {
-      bucket.first = n;
-    } else {
-      bucket.byRest ??= new Map([[this.rests[bucket.first], bucket.first]]);
-      bucket.byRest.set(kept, n);
-    }
+    if (bucket.first < 0) bucket.first = n;
+    else if (bucket.byRest !== null) bucket.byRest.set(kept, n);
+    else (bucket.later ??= []).push(n);
     this.prefixes.push(bucket.prefix);
     this.rests.push(kept);
     return n;
@@ -769,7 +781,7 @@ export class TestTable {
     const key = prefix === null ? `${scope}\u0001` : `${scope}\u0000${prefix}`;
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      bucket = { prefix: prefix === null ? null : own(prefix), scope, first: -1, byRest: null };
+      bucket = { prefix: prefix === null ? null : own(prefix), scope, first: -1, later: null, byRest: null };
       this.buckets.set(own(key), bucket);
     }
     return bucket;
