@@ -675,8 +675,8 @@ interface Bucket {
   /** The bucket's first slot; most buckets of a report hold several tests, some only one. */
   first: number;
   /**
-   * Its later slots, until a repeated id has to be looked up (a retry can only be one of its
-   * suite element's test cases past its `tests` count): most buckets never hash a name.
+   * Its later slots, until a repeat has to be looked up (only for a test case past its suite
+   * element's `tests` count, or a pytest setup/teardown error): most buckets never hash a name.
    */
   later: number[] | null;
   /** Slots by the rest of the id, from the first lookup on. */
