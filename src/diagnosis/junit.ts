@@ -64,6 +64,8 @@ export interface JUnitReadResult {
 /** `time="1,234.5"` (thousands separator) and `time="0,25"` (decimal comma) both occur. */
 export function parseSeconds(value: string | undefined): number {
   if (!value) return 0;
+  const plain = plainDecimal(value);
+  if (plain >= 0) return plain;
   // parseFloat skips the same leading white space trim() removes, and stops before trailing text.
   const normal = !value.includes(',') ? value : commaSeconds(value.trim());
   const seconds = Number.parseFloat(normal);
@@ -77,6 +79,32 @@ export function parseSeconds(value: string | undefined): number {
  */
 function own(text: string): string {
   return (' ' + text).slice(1);
+}
+
+const POWERS_OF_TEN = Array.from({ length: 16 }, (_, k) => 10 ** k);
+
+/**
+ * `12.345` as 12345 / 10³, or -1 for any other text (sign, exponent, blanks, comma, over 15 digits).
+ * Digits and power of ten are exact doubles, so the one division rounds as parseFloat does; it runs
+ * once per test case, and parseFloat costs several times more.
+ */
+function plainDecimal(text: string): number {
+  let digits = 0;
+  let n = 0;
+  let point = -1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      n = n * 10 + (c - 0x30);
+      digits++;
+    } else if (c === 0x2e && point < 0) {
+      point = i;
+    } else {
+      return -1;
+    }
+  }
+  if (digits === 0 || digits > 15) return -1;
+  return point < 0 ? n : n / POWERS_OF_TEN[text.length - 1 - point];
 }
 
 function commaSeconds(text: string): string {
@@ -148,6 +176,25 @@ function idOf(classname: string, testName: string): string {
   return classname ? `${classname}::${testName}` : testName;
 }
 
+/** The parser events the reader listens to (see newParser). */
+const PARSER_EVENTS = ['error', 'text', 'cdata', 'opentag', 'closetag'] as const;
+
+/**
+ * A saxes parser with the reader's options, for `file`; a benchmark's bare parse uses it too. saxes
+ * keeps each handler in a property that its first on() adds, so parsers given other handlers, or
+ * the reader's text handler added mid-file, would each have a shape of their own, and saxes' code
+ * optimised for one is thrown away for the next. Every property is added here, in one order; on()
+ * and off() then only fill or empty it.
+ */
+export function newParser(file: string): SaxesParser {
+  const parser = new SaxesParser({ fileName: file });
+  for (const event of PARSER_EVENTS) {
+    parser.on(event, () => undefined);
+    parser.off(event);
+  }
+  return parser;
+}
+
 /**
  * Streams one JUnit file and calls `onCase` for every `<testcase>`. Returns the file's warnings.
  * Throws LoopError(NoJUnitReport) only when the file cannot be read or is not a JUnit report at all.
@@ -172,7 +219,7 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   let firstXmlError: string | null = null;
   let lastErrorAt = '';
 
-  const parser = new SaxesParser({ fileName: file });
+  const parser = newParser(file);
   parser.on('error', (err) => {
     // Raw control characters (terminal colours in system-out) are kept by the parser and removed
     // from the text that is kept (see withoutControlChars): not a broken report.
@@ -653,7 +700,12 @@ interface Bucket {
   scope: string;
   /** The bucket's first slot; most buckets of a report hold several tests, some only one. */
   first: number;
-  /** Slots by the rest of the id, once the bucket has a second test. */
+  /**
+   * Its later slots, until a repeat has to be looked up (only for a test case past its suite
+   * element's `tests` count, or a pytest setup/teardown error): most buckets never hash a name.
+   */
+  later: number[] | null;
+  /** Slots by the rest of the id, from the first lookup on. */
   byRest: Map<string, number> | null;
 }
 
@@ -670,8 +722,8 @@ interface Bucket {
  *
  * Ids are found by their two parts, split at the id's first `::`: `classname` and `name` in nearly
  * every case. The tests of one class come one after another, so the class part is compared with the
- * last one seen (no hashing) and only the name is hashed: half the characters of the whole id, and
- * no whole id is built for a test that passes.
+ * last one seen (no hashing); the name is hashed only when a repeat has to be looked up (see
+ * Bucket), and no whole id is built for a test that passes.
  */
 export class TestTable {
   private readonly buckets = new Map<string, Bucket>();
@@ -703,8 +755,8 @@ export class TestTable {
 
   /** The test's id is `classname::testName`, or `testName` when classname is `''`; `record.id` is not read. */
   add(record: TestCaseRecord, classname: string, testName: string, scope: string, retryable: boolean): void {
-    const found = this.find(classname, testName, scope);
-    const same = retryable || isFixturePhaseError(record.failure) ? found : -1;
+    this.locate(classname, testName, scope);
+    const same = retryable || isFixturePhaseError(record.failure) ? this.latest(this.found.bucket, this.found.rest) : -1;
     const slot = same >= 0 ? same : this.failedElsewhere(classname, testName, record.file);
     if (slot >= 0 && (isFailing(this.outcomes[slot]) || isFixturePhaseError(record.failure))) {
       this.retry(slot, record);
@@ -751,11 +803,11 @@ export class TestTable {
     return slot !== undefined && this.files[slot] !== file ? slot : -1;
   }
 
-  /** Where the last `find` says a new test goes (a field, not a result object: this runs for every test). */
-  private readonly found: { bucket: Bucket; rest: string } = { bucket: { prefix: null, scope: '', first: -1, byRest: null }, rest: '' };
+  /** Where the last `locate` says a test goes (a field, not a result object: this runs for every test). */
+  private readonly found: { bucket: Bucket; rest: string } = { bucket: { prefix: null, scope: '', first: -1, later: null, byRest: null }, rest: '' };
 
-  /** The latest slot of the test with this id in this suite element (-1: none); see `found`. */
-  private find(classname: string, testName: string, scope: string): number {
+  /** Sets `found` to the bucket of the test with this id in this suite element and the rest of its id. */
+  private locate(classname: string, testName: string, scope: string): void {
     let bucket: Bucket;
     let rest = testName;
     const last = this.last;
@@ -773,19 +825,26 @@ export class TestTable {
     if (bucket.prefix !== null) this.last = bucket;
     this.found.bucket = bucket;
     this.found.rest = rest;
-    if (bucket.first < 0) return -1;
-    return bucket.byRest === null ? (this.rests[bucket.first] === rest ? bucket.first : -1) : (bucket.byRest.get(rest) ?? -1);
+  }
+
+  /** The latest slot of the test `rest` in `bucket` (-1: none). */
+  private latest(bucket: Bucket, rest: string): number {
+    if (bucket.later !== null) {
+      const byRest = new Map([[this.rests[bucket.first], bucket.first]]);
+      for (const slot of bucket.later) byRest.set(this.rests[slot], slot);
+      bucket.byRest = byRest;
+      bucket.later = null;
+    }
+    if (bucket.byRest !== null) return bucket.byRest.get(rest) ?? -1;
+    return bucket.first >= 0 && this.rests[bucket.first] === rest ? bucket.first : -1;
   }
 
   private create(bucket: Bucket, rest: string): number {
     const n = this.rests.length;
     const kept = own(rest);
-    if (bucket.first < 0) {
-      bucket.first = n;
-    } else {
-      bucket.byRest ??= new Map([[this.rests[bucket.first], bucket.first]]);
-      bucket.byRest.set(kept, n);
-    }
+    if (bucket.first < 0) bucket.first = n;
+    else if (bucket.byRest !== null) bucket.byRest.set(kept, n);
+    else (bucket.later ??= []).push(n);
     this.prefixes.push(bucket.prefix);
     this.rests.push(kept);
     return n;
@@ -795,7 +854,7 @@ export class TestTable {
     const key = prefix === null ? `${scope}\u0001` : `${scope}\u0000${prefix}`;
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      bucket = { prefix: prefix === null ? null : own(prefix), scope, first: -1, byRest: null };
+      bucket = { prefix: prefix === null ? null : own(prefix), scope, first: -1, later: null, byRest: null };
       this.buckets.set(own(key), bucket);
     }
     return bucket;

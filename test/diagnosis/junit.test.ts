@@ -204,6 +204,15 @@ describe('JUnit reader', () => {
     assert.equal(parseSeconds('nan'), 0);
   });
 
+  it('reads a plain decimal time to the same double as parseFloat, and other forms as before', () => {
+    const plain = ['0.01', '12.345', '5.', '.5', '0.1', '0.3', '9007199254.740991', '123456789012345', '0.000000000000001'];
+    for (let i = 1; i < 5000; i++) plain.push((i / 7).toFixed(i % 10), String(i * 0.1));
+    for (const value of plain) assert.equal(parseSeconds(value), Number.parseFloat(value), value);
+    for (const [value, seconds] of [[' 2.5', 2.5], ['1e3', 1000], ['2.5s', 2.5], ['-1', 0], ['0.0', 0], ['.', 0], ['1234567890123456.5', 1234567890123456.5]] as const) {
+      assert.equal(parseSeconds(value), seconds, value);
+    }
+  });
+
   it('a truncated file yields what could be read, a warning with file:line:column and an errored entry', async () => {
     const file = fixture('bad/truncated.xml');
     const { tests, warnings } = await readJUnitFiles([file]);
