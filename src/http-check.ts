@@ -11,16 +11,21 @@ export interface HttpCheck {
   ms: number;
 }
 
-const BODY_EXCERPT = 200;
+export interface HttpCheckOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Characters of body kept (default 300). */
+  excerpt?: number;
+}
 
-export async function checkHttp(url: string, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<HttpCheck> {
+export async function checkHttp(url: string, opts: HttpCheckOptions): Promise<HttpCheck> {
   const started = Date.now();
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   try {
     // A redirect is an answer to report, not to follow.
     const res = await fetch(url, { signal: opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout, redirect: 'manual' });
     // Clipped before it is redacted: never inside a token.
-    const body = clipText((await readBodyStart(res)).replace(/\s+/g, ' ').trim(), BODY_EXCERPT, '…');
+    const body = clipText((await readBodyStart(res)).replace(/\s+/g, ' ').trim(), opts.excerpt ?? 300, '…');
     return { status: res.status, body, error: null, ms: Date.now() - started };
   } catch (err) {
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;

@@ -18,6 +18,8 @@ export interface VerifyInput {
 
 const MAX_EVIDENCE = 6;
 const REQUEST_TIMEOUT_MS = 10_000;
+/** Each check's line goes into workflow history: a shorter excerpt than the diagnosis report's. */
+const BODY_EXCERPT = 200;
 
 export async function verifyHealth(input: VerifyInput): Promise<VerifyRecord> {
   const ctx = Context.current();
@@ -31,14 +33,13 @@ export async function verifyHealth(input: VerifyInput): Promise<VerifyRecord> {
   let lastStatus: number | null = null;
   for (;;) {
     attempts++;
-    const check = await checkHttp(url, { timeoutMs: REQUEST_TIMEOUT_MS, signal: ctx.cancellationSignal });
-    const status = check.status;
-    lastStatus = status;
+    const check = await checkHttp(url, { timeoutMs: REQUEST_TIMEOUT_MS, signal: ctx.cancellationSignal, excerpt: BODY_EXCERPT });
+    lastStatus = check.status;
     // Keep the first answer and the latest ones: how it started and how it ended.
     evidence.push(redact(`${describeHttpCheck(check)}${check.body ? `: ${check.body}` : ''}`));
     if (evidence.length > MAX_EVIDENCE) evidence.splice(1, 1);
     ctx.heartbeat({ attempts, lastStatus });
-    const healthy = status === expectStatus;
+    const healthy = check.status === expectStatus;
     if (healthy || attempts >= maxAttempts || Date.now() + interval > deadline) {
       ctx.log.info('verified', { url: redact(url), healthy, attempts, lastStatus });
       return { healthy, attempts, lastStatus, durationMs: Date.now() - started, evidence };

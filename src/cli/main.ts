@@ -227,7 +227,7 @@ function buildProgram(io: Io, hooks: Hooks, done: (code: number) => void): Comma
     .configureOutput({
       writeOut: (text) => io.out(text.replace(/\n$/, '')),
       writeErr: (text) => io.err(text.replace(/\n$/, '')),
-      // Errors are written by main(), with the command's name and a pointer to its help.
+      // Errors are written by main(), with the command's name and its usage.
       outputError: () => undefined,
     })
     .exitOverride()

@@ -25,7 +25,6 @@ export interface CycleReportInput {
 
 const TESTS_LISTED = 10;
 
-
 function seconds(ms: number): string {
   return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(3)} s`;
 }
