@@ -41,7 +41,7 @@ export const NON_RETRYABLE_TYPES: FailureType[] = [
 
 /**
  * An error from plain (non-Temporal) code that knows its failure type. Activities turn it into an
- * ApplicationFailure of the same type; `retryable` overrides the type's default.
+ * ApplicationFailure of the same type, retryable unless the type is in NON_RETRYABLE_TYPES.
  */
 export class LoopError extends Error {
   constructor(

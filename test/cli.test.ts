@@ -11,7 +11,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
 import type { LoopStatus } from '../src/workflows/state';
 import { deploys, loopInput, stagingDir } from './support/loop-input';
-import { createTestWorker, eventually, TDL, tempDir, testEnv, type TestWorker } from './support/temporal';
+import { createTestWorker, eventually, freePort, TDL, tempDir, testEnv, type TestWorker } from './support/temporal';
 
 interface Run {
   code: number;
@@ -19,21 +19,21 @@ interface Run {
   stderr: string;
 }
 
+const run = (file: string, args: string[], env: Record<string, string | undefined>): Promise<Run> =>
+  new Promise((done) => {
+    execFile(file, args, { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+
 describe('the tdl command line', function () {
   let env: TestWorkflowEnvironment;
   let w: TestWorker;
   let running: Promise<void>;
 
-  const run = (file: string, args: string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
-    new Promise((done) => {
-      execFile(
-        file,
-        args,
-        { env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_TASK_QUEUE: w.taskQueue, ...extraEnv } },
-        (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
-  const tdl = (...args: string[]) => run(process.execPath, [TDL, ...args]);
+  const connected = (file: string, args: string[]) =>
+    run(file, args, { TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_TASK_QUEUE: w.taskQueue });
+  const tdl = (...args: string[]) => connected(process.execPath, [TDL, ...args]);
 
   before(async function () {
     env = await testEnv();
@@ -127,13 +127,13 @@ describe('the tdl command line', function () {
     assert.equal((await tdl('start', '--input', JSON.stringify(loopInput(staging)), '--workflow-id', id)).code, 0);
     const temporal = ensureTemporalCli();
     await eventually(async () => {
-      const q = await run(temporal, ['workflow', 'query', '--workflow-id', id, '--name', 'status', '-o', 'json']);
+      const q = await connected(temporal, ['workflow', 'query', '--workflow-id', id, '--name', 'status', '-o', 'json']);
       const s = (JSON.parse(q.stdout) as { queryResult: LoopStatus[] }).queryResult[0];
       return s.phase === 'awaiting-fix' ? s : undefined;
     }, 'awaiting-fix through the temporal CLI');
-    const signalled = await run(temporal, ['workflow', 'signal', '--workflow-id', id, '--name', 'fixCommitted', '-i', '{"commit":"deadbeef"}']);
+    const signalled = await connected(temporal, ['workflow', 'signal', '--workflow-id', id, '--name', 'fixCommitted', '-i', '{"commit":"deadbeef"}']);
     assert.equal(signalled.code, 0, signalled.stderr);
-    const result = await run(temporal, ['workflow', 'result', '--workflow-id', id, '-o', 'json']);
+    const result = await connected(temporal, ['workflow', 'result', '--workflow-id', id, '-o', 'json']);
     const parsed = JSON.parse(result.stdout) as { status: string; result: { phase: string } };
     assert.equal(parsed.status, 'COMPLETED');
     assert.equal(parsed.result.phase, 'passed');
@@ -144,5 +144,50 @@ describe('the tdl command line', function () {
     const r = await tdl('retest', 'no-such-loop');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /no loop with workflow id no-such-loop/);
+  });
+});
+
+describe('tdl without a Temporal server', function () {
+  /** Nothing listens on `address`: every command that needs Temporal meets a closed port. */
+  let address: string;
+  const tdl = (...args: string[]) => run(process.execPath, [TDL, ...args], { TEMPORAL_ADDRESS: address, TDL_LOG_LEVEL: 'WARN' });
+
+  before(async function () {
+    address = `127.0.0.1:${await freePort()}`;
+  });
+
+  it('says the same thing for every command that cannot reach Temporal, exit code 1', async function () {
+    const input = JSON.stringify({ suite: { command: 'true' } });
+    const commands = [['dev'], ['worker'], ['start', '--input', input], ['fix', 'x', '--commit', 'abc'], ['infra-restored', 'x'], ['retest', 'x'], ['status', 'x'], ['report', 'x'], ['list']];
+    // Side by side: the client's connection gives up after its 10 s deadline.
+    const runs = await Promise.all(commands.map((args) => tdl(...args)));
+    const escaped = address.replace(/\./g, '\\.');
+    runs.forEach((r, i) => {
+      const name = commands[i][0];
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`^tdl ${name}: cannot reach Temporal at ${escaped}: [^\\n]+\\. Run \`tdl dev\` or set TEMPORAL_ADDRESS\\.\\n$`), name);
+      assert.doesNotMatch(r.stderr, /tonic|transport::Error/, name);
+    });
+  });
+
+  it('builds tdl --help and tdl <command> --help from the declarations', async function () {
+    const help = await tdl('--help');
+    assert.equal(help.code, 0);
+    for (const name of ['dev', 'worker', 'start', 'fix', 'infra-restored', 'retest', 'status', 'report', 'list', 'diagnose', 'schema']) {
+      assert.match(help.stdout, new RegExp(`^  ${name} `, 'm'), name);
+      const own = await tdl(name, '--help');
+      assert.equal(own.code, 0, name);
+      assert.match(own.stdout, new RegExp(`^Usage: tdl ${name}`), name);
+      assert.match(own.stdout, /\nExamples:\n {2}tdl /, name);
+    }
+    assert.match((await tdl('fix', '--help')).stdout, /--commit <sha>[\s\S]*--summary <text>[\s\S]*--author <name>[\s\S]*--json/);
+    assert.match((await tdl('status', '--help')).stdout, /Usage: tdl status ID \[--json\] \[--watch\]/);
+
+    const bare = await tdl();
+    assert.equal(bare.code, 2, 'no command is bad usage');
+    assert.match(bare.stderr, /^Usage: tdl <command>/);
+    const badOption = await tdl('list', '--limit', '0');
+    assert.equal(badOption.code, 2);
+    assert.match(badOption.stderr, /^tdl list: --limit takes a whole number of at least 1 \(got "0"\)\nusage: tdl list \[--json\] \[--limit N\]/);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * `tdl dev --demo`: the seed's cycle, end to end, on this machine. Starts the example staging
+ * The demo (`npm run demo`): the seed's cycle, end to end, on this machine. Starts the example staging
  * service (it wants a Bearer JWT and the `jwt-auth` subprotocol), starts a loop whose suite fails
  * 24 of 25 tests without the subprotocol, lets the demo fix team add it and report the fix, and
  * follows the loop to `passed`.

@@ -5,8 +5,9 @@
 import { Context } from '@temporalio/activity';
 import type { VerifyConfig } from '../config/types';
 import { durationMs } from '../config';
-import { clipText, redact } from '../diagnosis/redact';
-import { readBodyStart } from '../http-body';
+import { redact } from '../diagnosis/redact';
+import { checkHttp } from '../http-check';
+import { describeHttpCheck } from '../render';
 import type { VerifyRecord } from '../workflows/state';
 
 export interface VerifyInput {
@@ -16,22 +17,9 @@ export interface VerifyInput {
 }
 
 const MAX_EVIDENCE = 6;
-const BODY_EXCERPT = 200;
 const REQUEST_TIMEOUT_MS = 10_000;
-
-async function checkOnce(url: string, signal: AbortSignal): Promise<{ status: number | null; line: string }> {
-  const started = Date.now();
-  try {
-    const res = await fetch(url, { signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]), redirect: 'manual' });
-    // Clipped before it is redacted: never inside a token.
-    const body = clipText((await readBodyStart(res)).replace(/\s+/g, ' ').trim(), BODY_EXCERPT);
-    return { status: res.status, line: `HTTP ${res.status} in ${Date.now() - started} ms${body ? `: ${body}` : ''}` };
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (err as Error).message;
-    return { status: null, line: `no answer after ${Date.now() - started} ms: ${why}` };
-  }
-}
+/** Each check's line goes into workflow history: a shorter excerpt than the diagnosis report's. */
+const BODY_EXCERPT = 200;
 
 export async function verifyHealth(input: VerifyInput): Promise<VerifyRecord> {
   const ctx = Context.current();
@@ -45,13 +33,13 @@ export async function verifyHealth(input: VerifyInput): Promise<VerifyRecord> {
   let lastStatus: number | null = null;
   for (;;) {
     attempts++;
-    const { status, line } = await checkOnce(url, ctx.cancellationSignal);
-    lastStatus = status;
+    const check = await checkHttp(url, { timeoutMs: REQUEST_TIMEOUT_MS, signal: ctx.cancellationSignal, excerpt: BODY_EXCERPT });
+    lastStatus = check.status;
     // Keep the first answer and the latest ones: how it started and how it ended.
-    evidence.push(redact(line));
+    evidence.push(redact(`${describeHttpCheck(check)}${check.body ? `: ${check.body}` : ''}`));
     if (evidence.length > MAX_EVIDENCE) evidence.splice(1, 1);
     ctx.heartbeat({ attempts, lastStatus });
-    const healthy = status === expectStatus;
+    const healthy = check.status === expectStatus;
     if (healthy || attempts >= maxAttempts || Date.now() + interval > deadline) {
       ctx.log.info('verified', { url: redact(url), healthy, attempts, lastStatus });
       return { healthy, attempts, lastStatus, durationMs: Date.now() - started, evidence };

@@ -9,7 +9,7 @@ import { installLogging, writeLog } from '../log';
 import { ConfigError } from '../config';
 import { describePolicy, loadCommandPolicy } from '../policy';
 import { createLoopWorker } from '../worker';
-import { UsageError, type Io } from './io';
+import { cannotReach, UsageError, type Io } from './io';
 
 export interface WorkerCommandOptions {
   taskQueue: string;
@@ -18,12 +18,15 @@ export interface WorkerCommandOptions {
   commandsFile?: string;
   /** Start the embedded dev server on these ports when no address is configured. */
   embedded: { port: number; uiPort: number } | null;
-  /**
-   * Runs while the worker serves (the demo); the worker stops when it settles. Its signal is aborted
-   * when the worker stops first (Ctrl-C).
-   */
-  whileRunning?: (settings: ConnectionSettings, signal: AbortSignal) => Promise<number>;
+  /** Runs while the worker serves (the demo's own entry point plugs it in). */
+  whileRunning?: WhileRunning;
 }
+
+/**
+ * Work done while the worker serves, such as the demo; the worker stops when it settles, and its
+ * exit code is the command's. Its signal is aborted when the worker stops first (Ctrl-C).
+ */
+export type WhileRunning = (io: Io, settings: ConnectionSettings, taskQueue: string, signal: AbortSignal) => Promise<number>;
 
 /** The exit code of a program stopped by Ctrl-C (128 + SIGINT). */
 const INTERRUPTED = 130;
@@ -48,7 +51,9 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
   }
   let exitCode = 0;
   try {
-    const connection = await NativeConnection.connect(settings.connectionOptions);
+    const connection = await NativeConnection.connect(settings.connectionOptions).catch((err: unknown) => {
+      throw cannotReach(settings.address, err);
+    });
     const worker = await createLoopWorker({ connection, namespace: settings.namespace, taskQueue: opts.taskQueue, reportsDir: opts.reportsDir, commands });
     writeLog('INFO', 'worker started', { address: settings.address, namespace: settings.namespace, taskQueue: opts.taskQueue });
     writeLog(commands ? 'INFO' : 'WARN', describePolicy(commands, policyFile ?? null));
@@ -60,7 +65,7 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
         stopped.abort();
         return INTERRUPTED;
       });
-      exitCode = await Promise.race([opts.whileRunning(settings, stopped.signal), interrupted]);
+      exitCode = await Promise.race([opts.whileRunning(io, settings, opts.taskQueue, stopped.signal), interrupted]);
       if (worker.getState() === 'RUNNING') worker.shutdown();
     }
     // Ctrl-C and SIGTERM make the worker shut down gracefully (the SDK installs those handlers).

@@ -5,32 +5,10 @@
 import { diagnose } from '../diagnosis';
 import { LoopError } from '../errors';
 import type { Diagnosis } from '../diagnosis/types';
+import { testCounts, VERDICTS } from '../render';
+import { UsageError, type Io } from './io';
 
-const USAGE = 'usage: tdl diagnose --junit FILE... [--json]';
 const TESTS_SHOWN = 5;
-
-const VERDICT_WORDS: Record<Diagnosis['verdict'], string> = {
-  passed: 'passed: every test passed',
-  code: 'code: defects for the fix team',
-  infrastructure: 'infrastructure: for the infrastructure team, not a code defect',
-  flaky: 'flaky: only tests that passed on retry',
-  mixed: 'mixed: code defects and infrastructure problems',
-};
-
-function parseArgs(args: string[]): { files: string[]; json: boolean } | string {
-  const files: string[] = [];
-  let json = false;
-  let inJunit = false;
-  for (const arg of args) {
-    if (arg === '--json') json = true;
-    else if (arg === '--junit') inJunit = true;
-    else if (arg.startsWith('--junit=')) files.push(arg.slice('--junit='.length));
-    else if (arg.startsWith('-')) return `unknown option ${arg}`;
-    else if (inJunit) files.push(arg);
-    else return `unexpected argument ${arg} (JUnit files follow --junit)`;
-  }
-  return files.length > 0 ? { files, json } : 'no JUnit file given';
-}
 
 /** The contract's `--json` shape (plus evidence, warnings and durations, which the contract allows). */
 export function diagnosisJson(d: Diagnosis): object {
@@ -54,10 +32,9 @@ export function diagnosisJson(d: Diagnosis): object {
 }
 
 export function renderDiagnosisText(d: Diagnosis): string {
-  const t = d.tests;
   const lines = [
-    `${t.total} tests: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.skipped} skipped, ${t.flaky} flaky (${(d.durationMs / 1000).toFixed(1)} s of test time)`,
-    `verdict: ${VERDICT_WORDS[d.verdict]}`,
+    testCounts({ ...d.tests, durationMs: d.durationMs }),
+    `verdict: ${d.verdict}: ${VERDICTS[d.verdict].meaning}`,
   ];
   d.clusters.forEach((c, i) => {
     lines.push('', `${i + 1}. ${c.category}, ${c.count} test${c.count === 1 ? '' : 's'}: ${c.signature}`);
@@ -69,26 +46,20 @@ export function renderDiagnosisText(d: Diagnosis): string {
   });
   if (d.flakyTests.length > 0) lines.push('', `flaky: ${d.flakyTests.join(', ')}`);
   for (const w of d.warnings) lines.push(`warning: ${w}`);
-  return `${lines.join('\n')}\n`;
+  return lines.join('\n');
 }
 
-export async function diagnoseCommand(args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const parsed = parseArgs(args);
-  if (typeof parsed === 'string') {
-    err.write(`tdl diagnose: ${parsed}\n${USAGE}\n`);
-    return 2;
-  }
+export async function diagnoseCommand(io: Io, files: string[], opts: { json: boolean }): Promise<number> {
+  if (files.length === 0) throw new UsageError('no JUnit file given');
   let diagnosis: Diagnosis;
   try {
-    diagnosis = await diagnose(parsed.files);
+    diagnosis = await diagnose(files);
   } catch (e) {
-    if (e instanceof LoopError) {
-      err.write(`tdl diagnose: ${e.message}\n`);
-      return 2;
-    }
+    // An unreadable or non-JUnit file is bad input, named by the engine.
+    if (e instanceof LoopError) throw new UsageError(e.message);
     throw e;
   }
-  out.write(parsed.json ? `${jsonForTerminal(JSON.stringify(diagnosisJson(diagnosis), null, 2))}\n` : textForTerminal(renderDiagnosisText(diagnosis)));
+  io.out(opts.json ? jsonForTerminal(JSON.stringify(diagnosisJson(diagnosis), null, 2)) : textForTerminal(renderDiagnosisText(diagnosis)));
   return 0;
 }
 

@@ -1,4 +1,5 @@
 /** Human-readable output of the CLI (JSON goes out as it is, with --json). */
+import { testCounts } from '../render';
 import type { LoopStatus } from '../workflows/state';
 
 export function formatStatus(id: string, s: LoopStatus): string {
@@ -7,12 +8,7 @@ export function formatStatus(id: string, s: LoopStatus): string {
     `  phase:     ${s.phase}${s.waitingFor ? `, waiting for ${s.waitingFor}` : ''}`,
     `  cycle:     ${s.cycle} of at most ${s.maxCycles}`,
   ];
-  if (s.lastRun) {
-    const t = s.lastRun;
-    lines.push(
-      `  last run:  ${t.total} tests: ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.skipped} skipped, ${t.flaky} flaky (${(t.durationMs / 1000).toFixed(1)} s)`,
-    );
-  }
+  if (s.lastRun) lines.push(`  last run:  ${testCounts(s.lastRun)}`);
   if (s.rootCauses.length) {
     lines.push('  root causes:');
     for (const r of s.rootCauses) lines.push(`    ${String(r.count).padStart(5)} × ${r.category.padEnd(19)} ${r.summary}`);

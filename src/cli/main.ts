@@ -1,141 +1,294 @@
-/** `tdl`: the command line of test-deploy-loop. Exit codes: 0 success, 1 failed or rejected, 2 bad usage. */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+/**
+ * `tdl`: the command line of test-deploy-loop. Each command is declared once below (usage, options,
+ * examples, handler); commander builds `tdl --help`, `tdl <command> --help` and the parsing from it.
+ * Exit codes: 0 success, 1 the operation failed or was refused, 2 bad usage or bad input.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { Client } from '@temporalio/client';
 import { connectClient, connectionSettings } from '../connection';
+import { loopInputJsonSchema } from '../config';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
-import { processIo, UsageError, type Io } from './io';
-import { loopInputJsonSchema } from '../config';
+import type { WhileRunning } from './dev';
+import { cannotReach, ExitError, processIo, type Io } from './io';
 import { describeClientError, listLoops, readLoopInput, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
 
-const USAGE = `tdl: a durable test -> diagnose -> fix -> deploy -> verify loop on Temporal
+/** Option values as commander hands them to a handler. */
+type Values = Record<string, string | string[] | boolean | number | undefined>;
 
-Usage:
-  tdl dev [--demo] [--port 7233] [--ui-port 8233] [--commands FILE]
-                                    local Temporal dev server (state in .data/, Web UI) + worker; only
-                                    a worker when TEMPORAL_ADDRESS or a temporal.toml profile is set
-  tdl worker [--commands FILE]      a worker for an existing Temporal service; --commands (or
-                                    TDL_COMMANDS_FILE): the suites, deploy and hand-off commands it runs
-  tdl start --config FILE | --input JSON [--workflow-id ID] [--json]
-  tdl fix ID --commit SHA [--summary TEXT] [--author NAME] [--json]
-  tdl infra-restored ID [--note TEXT] [--json]
-  tdl retest ID [--reason TEXT] [--json]
-  tdl status ID [--json] [--watch]
-  tdl report ID
-  tdl list [--json] [--limit N]
-  tdl diagnose --junit FILE... [--json]
-  tdl schema                        the loop input's JSON Schema (draft 2020-12)
+interface Run {
+  io: Io;
+  /** The loop's workflow id, for commands that take one. */
+  id: string;
+  values: Values;
+  hooks: Hooks;
+}
 
-Common options: --task-queue NAME (default ${messages.DEFAULT_TASK_QUEUE}, or TDL_TASK_QUEUE),
---reports-dir DIR (workers; default ./reports, or TDL_REPORTS_DIR).
-Connection: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE.`;
+interface Declaration {
+  name: string;
+  /** Arguments and options as `tdl <name> --help` shows them. */
+  usage: string;
+  summary: string;
+  /** More than the summary, for `tdl <name> --help`. */
+  details?: string;
+  /** Takes one loop id. */
+  takesId?: boolean;
+  options: Option[];
+  examples: string[];
+  handler(run: Run): Promise<number>;
+}
 
-type Options = NonNullable<ParseArgsConfig['options']>;
+/** What the demo's own entry point plugs into `tdl dev`; the production CLI knows nothing of the demo. */
+export interface Hooks {
+  whileRunning?: WhileRunning;
+}
 
-const common: Options = {
-  'task-queue': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-};
+function portNumber(value: string): number {
+  const p = Number(value);
+  if (!Number.isInteger(p) || p < 1 || p > 65535) throw new InvalidArgumentError('takes a port number from 1 to 65535');
+  return p;
+}
 
-const commandOptions: Record<string, Options> = {
-  dev: { 'reports-dir': { type: 'string' }, commands: { type: 'string' }, demo: { type: 'boolean' }, port: { type: 'string' }, 'ui-port': { type: 'string' } },
-  worker: { 'reports-dir': { type: 'string' }, commands: { type: 'string' } },
-  schema: {},
-  start: { config: { type: 'string' }, input: { type: 'string' }, 'workflow-id': { type: 'string' } },
-  fix: { commit: { type: 'string' }, summary: { type: 'string' }, author: { type: 'string' } },
-  'infra-restored': { note: { type: 'string' } },
-  retest: { reason: { type: 'string' } },
-  status: { watch: { type: 'boolean' } },
-  report: {},
-  list: { limit: { type: 'string' } },
-};
+function atLeastOne(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('takes a whole number of at least 1');
+  return n;
+}
 
-/** Commands that take one loop id. */
-const WITH_ID = new Set(['fix', 'infra-restored', 'retest', 'status', 'report']);
+const taskQueue = () =>
+  new Option('--task-queue <name>', 'the task queue the loops run on').env('TDL_TASK_QUEUE').default(messages.DEFAULT_TASK_QUEUE);
+const json = () => new Option('--json', 'print JSON instead of text');
+const workerOptions = () => [
+  taskQueue(),
+  new Option('--reports-dir <dir>', 'where the loops write their reports (default ./reports, or TDL_REPORTS_DIR)'),
+  new Option('--commands <file>', 'the command policy: the suites, deploys and hand-offs this worker runs (or TDL_COMMANDS_FILE)'),
+];
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
-  const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
-    io.out(USAGE);
-    return command ? 0 : 2;
-  }
-  if (command === 'diagnose') {
-    return diagnoseCommand(rest, process.stdout, process.stderr);
-  }
+const str = (v: Values, name: string) => v[name] as string | undefined;
+
+/** Connects for one command and closes again; a failure to connect reads the same for every command. */
+async function withClient(fn: (client: Client) => Promise<number>): Promise<number> {
+  const settings = connectionSettings();
+  const client = await connectClient(settings).catch((err: unknown) => {
+    throw cannotReach(settings.address, err);
+  });
   try {
-    const options = commandOptions[command];
-    if (!options) throw new UsageError(`unknown command "${command}"`);
-    const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...options }, allowPositionals: true, strict: true });
-    if (values.help) {
-      io.out(USAGE);
-      return 0;
-    }
-    const v = values as Record<string, string | boolean | undefined>;
-    const str = (name: string) => v[name] as string | undefined;
-    const json = Boolean(v.json);
-    const taskQueue = str('task-queue') ?? process.env.TDL_TASK_QUEUE ?? messages.DEFAULT_TASK_QUEUE;
-    if (WITH_ID.has(command) ? positionals.length !== 1 : positionals.length !== 0) {
-      throw new UsageError(WITH_ID.has(command) ? `${command} takes one workflow id` : `${command} takes no positional arguments`);
-    }
-    const id = positionals[0];
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
 
-    if (command === 'dev' || command === 'worker') {
-      const port = (name: string, fallback: number) => {
-        const p = Number(str(name) ?? fallback);
-        if (!Number.isInteger(p) || p < 1 || p > 65535) throw new UsageError(`--${name} takes a port number from 1 to 65535`);
-        return p;
-      };
-      // The worker (and its native runtime) loads only for the commands that run one.
-      const { runWorkerCommand } = await import('./dev');
-      return await runWorkerCommand(io, {
-        taskQueue,
-        reportsDir: str('reports-dir'),
-        commandsFile: str('commands'),
-        embedded: command === 'dev' ? { port: port('port', 7233), uiPort: port('ui-port', 8233) } : null,
-        // Loaded only for the demo: it brings the example staging service along.
-        whileRunning: v.demo ? async (settings, signal) => (await import('../../examples/demo/run')).runDemo(io, settings, taskQueue, signal) : undefined,
-      });
-    }
+async function runWorker(run: Run, embedded: { port: number; uiPort: number } | null): Promise<number> {
+  // The worker (and its native runtime) loads only for the commands that run one.
+  const { runWorkerCommand } = await import('./dev');
+  const v = run.values;
+  return runWorkerCommand(run.io, {
+    taskQueue: str(v, 'taskQueue')!,
+    reportsDir: str(v, 'reportsDir'),
+    commandsFile: str(v, 'commands'),
+    embedded,
+    whileRunning: run.hooks.whileRunning,
+  });
+}
 
-    if (command === 'schema') {
+const COMMANDS: Declaration[] = [
+  {
+    name: 'dev',
+    usage: '[--port 7233] [--ui-port 8233] [--commands FILE] [--reports-dir DIR]',
+    summary: 'a local Temporal dev server (state in .data/, Web UI) and a worker; Ctrl-C stops both',
+    details: 'With TEMPORAL_ADDRESS or a temporal.toml profile set, only the worker runs, against that server.',
+    options: [
+      new Option('--port <port>', "the dev server's gRPC port").default(7233).argParser(portNumber),
+      new Option('--ui-port <port>', "the Web UI's port").default(8233).argParser(portNumber),
+      ...workerOptions(),
+    ],
+    examples: ['tdl dev', 'tdl dev --commands commands.json'],
+    handler: (run) => runWorker(run, { port: run.values.port as number, uiPort: run.values.uiPort as number }),
+  },
+  {
+    name: 'worker',
+    usage: '[--commands FILE] [--reports-dir DIR] [--task-queue NAME]',
+    summary: 'a worker for an existing Temporal service',
+    details: 'The service is the one TEMPORAL_ADDRESS (or a temporal.toml profile) names.',
+    options: workerOptions(),
+    examples: ['tdl worker --commands commands.json --reports-dir /var/lib/tdl/reports'],
+    handler: (run) => runWorker(run, null),
+  },
+  {
+    name: 'start',
+    usage: '--config FILE | --input JSON [--workflow-id ID] [--json]',
+    summary: 'starts a loop and prints its workflow id',
+    details: 'The input is checked before Temporal is contacted: bad input names the field (exit 2).',
+    options: [
+      new Option('--config <file>', 'the loop input, a JSON file'),
+      new Option('--input <json>', 'the loop input, inline JSON'),
+      new Option('--workflow-id <id>', "the loop's workflow id (default: its name and the time)"),
+      taskQueue(),
+      json(),
+    ],
+    examples: ['tdl start --config loop.json', `tdl start --input '{"suite":{"command":"npm run e2e"}}'`],
+    async handler({ io, values: v }) {
+      const input = readLoopInput({ config: str(v, 'config'), input: str(v, 'input') });
+      return withClient((client) => startLoop(client, io, input, { workflowId: str(v, 'workflowId'), taskQueue: str(v, 'taskQueue')!, json: Boolean(v.json) }));
+    },
+  },
+  {
+    name: 'fix',
+    usage: 'ID --commit SHA [--summary TEXT] [--author NAME] [--json]',
+    summary: 'reports a committed fix (the submitFix update); exit 1 with the reason when the loop rejects it',
+    takesId: true,
+    options: [
+      new Option('--commit <sha>', 'the commit to deploy').makeOptionMandatory(),
+      new Option('--summary <text>', 'what the fix does'),
+      new Option('--author <name>', 'who fixed it'),
+      json(),
+    ],
+    examples: ['tdl fix netra-staging-20261126T101500 --commit 176ad633b --summary "add jwt-auth subprotocol"'],
+    handler: ({ io, id, values: v }) =>
+      withClient((client) => submitFix(client, io, id, { commit: str(v, 'commit')!, summary: str(v, 'summary'), author: str(v, 'author') }, Boolean(v.json))),
+  },
+  {
+    name: 'infra-restored',
+    usage: 'ID [--note TEXT] [--json]',
+    summary: 'tells a loop blocked on infrastructure that it is back: verify again now',
+    takesId: true,
+    options: [new Option('--note <text>', 'what was restored'), json()],
+    examples: ['tdl infra-restored netra-staging-20261126T101500 --note "database failover done"'],
+    handler: ({ io, id, values: v }) => withClient((client) => signalLoop(client, io, id, messages.infraRestored, { note: str(v, 'note') }, Boolean(v.json))),
+  },
+  {
+    name: 'retest',
+    usage: 'ID [--reason TEXT] [--json]',
+    summary: 'runs the suite again now, without a deploy',
+    takesId: true,
+    options: [new Option('--reason <text>', 'why'), json()],
+    examples: ['tdl retest netra-staging-20261126T101500 --reason "flaky runner replaced"'],
+    handler: ({ io, id, values: v }) => withClient((client) => signalLoop(client, io, id, messages.retest, { reason: str(v, 'reason') }, Boolean(v.json))),
+  },
+  {
+    name: 'status',
+    usage: 'ID [--json] [--watch]',
+    summary: "a loop's phase, cycle, last run and root causes",
+    takesId: true,
+    options: [json(), new Option('--watch', 'redraw until the loop ends')],
+    examples: ['tdl status netra-staging-20261126T101500 --watch'],
+    handler: ({ io, id, values: v }) => withClient((client) => showStatus(client, io, id, { json: Boolean(v.json), watch: Boolean(v.watch) })),
+  },
+  {
+    name: 'report',
+    usage: 'ID',
+    summary: "a loop's latest cycle report (Markdown)",
+    takesId: true,
+    options: [],
+    examples: ['tdl report netra-staging-20261126T101500 > report.md'],
+    handler: ({ io, id }) => withClient((client) => showReport(client, io, id)),
+  },
+  {
+    name: 'list',
+    usage: '[--json] [--limit N]',
+    summary: 'loops, newest first, with phase and cycle',
+    options: [json(), new Option('--limit <n>', 'at most this many loops').default(50).argParser(atLeastOne)],
+    examples: ['tdl list --limit 10'],
+    handler: ({ io, values: v }) => withClient((client) => listLoops(client, io, { json: Boolean(v.json), limit: v.limit as number })),
+  },
+  {
+    name: 'diagnose',
+    usage: '--junit FILE... [--json]',
+    summary: 'the diagnosis engine alone, offline: root causes and verdict of JUnit XML reports',
+    details: 'Exit 0 whatever the tests did; 2 when a file cannot be read or is not JUnit XML.',
+    options: [new Option('--junit <file...>', 'JUnit XML reports (several files: one run)'), json()],
+    examples: ['tdl diagnose --junit reports/junit.xml', 'tdl diagnose --junit a.xml b.xml --json'],
+    handler: ({ io, values: v }) => diagnoseCommand(io, (v.junit as string[] | undefined) ?? [], { json: Boolean(v.json) }),
+  },
+  {
+    name: 'schema',
+    usage: '',
+    summary: "the loop input's JSON Schema (draft 2020-12), for editors and checks before a start",
+    options: [],
+    examples: ['tdl schema > loop.schema.json'],
+    async handler({ io }) {
       io.out(JSON.stringify(loopInputJsonSchema(), null, 2));
       return 0;
-    }
-    // Bad input is named before any connection is tried.
-    const loopInput = command === 'start' ? readLoopInput({ config: str('config'), input: str('input') }) : null;
-    const client = await connectClient().catch((err: Error) => {
-      throw new Error(`cannot reach Temporal at ${connectionSettings().address}: ${err.message}. Run \`tdl dev\` or set TEMPORAL_ADDRESS.`);
+    },
+  },
+];
+
+const CONNECTION_HELP = `
+Connection (Temporal's own conventions): TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
+TEMPORAL_TLS_*, TEMPORAL_PROFILE and temporal.toml profiles.
+Exit codes: 0 success, 1 the operation failed or was refused, 2 bad usage or bad input.`;
+
+/** The program from the declarations; `exitCode` receives the handler's result. */
+function buildProgram(io: Io, hooks: Hooks, done: (code: number) => void): Command {
+  const program = new Command('tdl')
+    .description('a durable test -> diagnose -> fix -> deploy -> verify loop on Temporal')
+    .usage('<command> [options]')
+    .configureOutput({
+      writeOut: (text) => io.out(text.replace(/\n$/, '')),
+      writeErr: (text) => io.err(text.replace(/\n$/, '')),
+      // Errors are written by main(), with the command's name and its usage.
+      outputError: () => undefined,
+    })
+    .exitOverride()
+    .addHelpText('after', CONNECTION_HELP);
+  for (const d of COMMANDS) {
+    const command = program.command(d.name).usage(d.usage).summary(d.summary).description(d.details ? `${d.summary}.\n${d.details}` : `${d.summary}.`);
+    if (d.takesId) command.argument('<id>', "the loop's workflow id");
+    for (const option of d.options) command.addOption(option);
+    command.addHelpText('after', `\nExamples:\n${d.examples.map((e) => `  ${e}`).join('\n')}`);
+    command.action(async (...args: unknown[]) => {
+      done(await d.handler({ io, id: d.takesId ? (args[0] as string) : '', values: command.opts(), hooks }));
     });
-    try {
-      switch (command) {
-        case 'start':
-          return await startLoop(client, io, loopInput!, { workflowId: str('workflow-id'), taskQueue, json });
-        case 'fix': {
-          const commit = str('commit');
-          if (!commit) throw new UsageError('fix needs --commit SHA');
-          return await submitFix(client, io, id, { commit, summary: str('summary'), author: str('author') }, json);
-        }
-        case 'infra-restored':
-          return await signalLoop(client, io, id, messages.infraRestored, { note: str('note') }, json);
-        case 'retest':
-          return await signalLoop(client, io, id, messages.retest, { reason: str('reason') }, json);
-        case 'status':
-          return await showStatus(client, io, id, { json, watch: Boolean(v.watch) });
-        case 'report':
-          return await showReport(client, io, id);
-        default: {
-          const limit = Number(str('limit') ?? 50);
-          if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit takes a whole number of at least 1');
-          return await listLoops(client, io, { json, limit });
-        }
-      }
-    } finally {
-      await client.connection.close();
+  }
+  return program;
+}
+
+/** Commander's parse errors in this CLI's words. */
+function usageProblem(err: CommanderError, command: string): string {
+  switch (err.code) {
+    case 'commander.unknownCommand':
+      return `unknown command "${command}"`;
+    case 'commander.missingArgument':
+    case 'commander.excessArguments':
+      return COMMANDS.find((d) => d.name === command)?.takesId ? `${command} takes one workflow id` : `${command} takes no positional arguments`;
+    case 'commander.invalidArgument': {
+      // "error: option '--port <port>' argument 'x' is invalid. takes a port number ..."
+      const m = /option '(--[\w-]+)[^']*' argument '([^']*)' is invalid\. (.*)/.exec(err.message);
+      if (m) return `${m[1]} ${m[3]} (got "${m[2]}")`;
+      break;
     }
+  }
+  return err.message.replace(/^error: /, '').replace(/'(--?[\w-]+)[^']*'/g, '$1');
+}
+
+/** A usage error's second line: the command's usage, or where the commands are listed. */
+function usageHint(command: string): string {
+  const declared = COMMANDS.find((d) => d.name === command);
+  return declared ? `usage: tdl ${declared.name} ${declared.usage}`.trimEnd() : 'Run `tdl --help` for the commands.';
+}
+
+export async function main(argv: string[], io: Io = processIo, hooks: Hooks = {}): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(io, hooks, (code) => (exitCode = code));
+  if (argv.length === 0) {
+    io.err(program.helpInformation().trimEnd());
+    return 2;
+  }
+  const command = argv[0];
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.err(`tdl ${command}: ${(err as Error).message}\nRun \`tdl --help\` for usage.`);
+    if (err instanceof CommanderError) {
+      // --help, `tdl help`: commander has written the help already.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') return err.exitCode === 0 ? 0 : 2;
+      io.err(`tdl ${command}: ${usageProblem(err, command)}\n${usageHint(command)}`);
       return 2;
+    }
+    if (err instanceof ExitError) {
+      io.err(`tdl ${command}: ${err.message}${err.exitCode === 2 ? `\n${usageHint(command)}` : ''}`);
+      return err.exitCode;
     }
     io.err(`tdl ${command}: ${describeClientError(err) ?? (err as Error).message}`);
     return 1;

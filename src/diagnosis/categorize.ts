@@ -5,6 +5,7 @@
  */
 import { headline, isTitleMessage, NOT_A_HEADLINE } from './failure-text';
 import type { TestResult } from './junit';
+import { describeAttempt } from '../render';
 import { clipText } from './redact';
 import {
   INFRASTRUCTURE_CATEGORIES,
@@ -12,7 +13,6 @@ import {
   type ProbeEvidence,
   type TestCounts,
   type Verdict,
-  type WebSocketAttempt,
 } from './types';
 
 export interface CategoryDecision {
@@ -297,18 +297,6 @@ export interface Categorized {
   hypothesis: string;
   count: number;
   decidedBy: 'messages' | 'probes';
-}
-
-function describeAttempt(a: WebSocketAttempt): string {
-  const result = a.accepted
-    ? `accepted${a.protocol ? ` (protocol ${a.protocol})` : ''}`
-    : a.status !== null && a.status !== 101
-      ? `rejected with HTTP ${a.status}`
-      : a.closeCode !== null
-        ? `closed ${a.closeCode}${a.closeReason ? ` "${a.closeReason}"` : ''}`
-        : `failed${a.error ? `: ${a.error}` : ''}`;
-  const first = a.firstMessage ? `, first message ${a.firstMessage}` : '';
-  return `WebSocket probe, ${a.label}: ${result}${first}`;
 }
 
 /** What the probes prove, if anything; applied to the clusters by applyProbes. */

@@ -22,12 +22,6 @@ export interface DiagnoseOptions {
   secrets?: string[];
 }
 
-export function countTests(tests: readonly TestResult[]): TestCounts {
-  const counts: TestCounts = { total: tests.length, passed: 0, failed: 0, errored: 0, skipped: 0, flaky: 0 };
-  for (const t of tests) counts[t.outcome]++;
-  return counts;
-}
-
 function countOutcomes(outcomes: readonly Outcome[]): TestCounts {
   const counts: TestCounts = { total: outcomes.length, passed: 0, failed: 0, errored: 0, skipped: 0, flaky: 0 };
   for (const outcome of outcomes) counts[outcome]++;

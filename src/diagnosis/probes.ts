@@ -7,7 +7,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import WebSocket from 'ws';
 import type { JwtProbeConfig, ProbesConfig, WebSocketProbeConfig } from '../config/types';
 import { clipText, fingerprintToken, redactDeep } from './redact';
-import { readBodyStart } from '../http-body';
+import { checkHttp } from '../http-check';
 import type { HttpProbeResult, JwtProbeResult, ProbeEvidence, WebSocketAttempt, WebSocketProbeResult } from './types';
 
 export interface ProbeOptions {
@@ -191,17 +191,8 @@ export async function probeWebSocket(config: WebSocketProbeConfig, token: string
 }
 
 export async function probeHttp(url: string, opts: ProbeOptions = {}): Promise<HttpProbeResult> {
-  const started = Date.now();
-  const timeout = AbortSignal.timeout(opts.timeoutMs ?? 5000);
-  const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  try {
-    const res = await fetch(url, { signal, redirect: 'manual' });
-    const body = short((await readBodyStart(res)).trim());
-    return { url, status: res.status, healthy: res.status >= 200 && res.status < 400, body, error: null, ms: Date.now() - started };
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    return { url, status: null, healthy: false, body: '', error: cause ?? (e as Error).message, ms: Date.now() - started };
-  }
+  const check = await checkHttp(url, { timeoutMs: opts.timeoutMs ?? 5000, signal: opts.signal });
+  return { url, ...check, healthy: check.status !== null && check.status >= 200 && check.status < 400 };
 }
 
 /** Runs the configured probes (concurrently) and returns their redacted evidence. */

@@ -1,6 +1,6 @@
 /**
  * The one redaction function every output passes through (messages, probe results, reports, logs).
- * A token is shown only by its fingerprint (CONTRACT.md); any other secret becomes `[redacted]`.
+ * A token is shown only by its fingerprint (length, dots, first 12 and last 8 characters, Bearer or not); any other secret becomes `[redacted]`.
  */
 import { isSecretName, URL_USERINFO, workerSecretValues } from '../secrets';
 import type { TokenFingerprint } from './types';

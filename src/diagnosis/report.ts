@@ -1,12 +1,12 @@
 /**
  * The cycle report in Markdown, modelled on the seed's hand-written one: summary table, results,
  * root causes with category, evidence and hypothesis, token characteristics, evidence of real
- * execution, next steps for whoever has to act. The loop adds its own sections (fix, deploy,
- * verify, rollback) through `extraSections`. The output always passes through redaction.
+ * execution, next steps for whoever has to act. The output always passes through redaction.
  */
 import { isInfrastructure } from './categorize';
 import { formatFingerprint, redact } from './redact';
-import type { Cluster, Diagnosis, ProbeEvidence, WebSocketAttempt } from './types';
+import { attemptOutcome, describeHttpCheck, mdCell as cell, mdCode as code, outcomes, VERDICTS } from '../render';
+import type { Cluster, Diagnosis, ProbeEvidence, Verdict, WebSocketAttempt } from './types';
 
 export interface CycleReportInput {
   loopName: string;
@@ -19,30 +19,20 @@ export interface CycleReportInput {
   durationMs?: number;
   diagnosis: Diagnosis;
   probes?: ProbeEvidence;
-  /** Sections the loop adds after the diagnosis (fix, deploy, verify, rollback), Markdown bodies. */
-  extraSections?: { title: string; body: string }[];
   /** Values to mask besides the secret-named environment variables. */
   secrets?: string[];
 }
 
 const TESTS_LISTED = 10;
 
-/** Markdown table cell: no pipes or newlines. */
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\s*\n\s*/g, ' ');
-/** Inline code that survives backticks in the text. */
-const code = (text: string) => (text.includes('`') ? `\`\` ${text} \`\`` : `\`${text}\``);
-
 function seconds(ms: number): string {
   return ms >= 60_000 ? `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s` : `${(ms / 1000).toFixed(3)} s`;
 }
 
-const VERDICT_LINES: Record<Diagnosis['verdict'], string> = {
-  passed: '✅ **Passed**: every test passed.',
-  code: '❌ **Code defects**: handed to the fix team.',
-  infrastructure: '🚨 **Infrastructure problem**: handed to the infrastructure team; no code fix is asked for.',
-  flaky: '⚠️ **Flaky only**: every failing test passed on retry.',
-  mixed: '❌🚨 **Code defects and an infrastructure problem**: the infrastructure team first, then the fix team.',
-};
+function verdictLine(v: Verdict): string {
+  const { mark, title, meaning } = VERDICTS[v];
+  return `${mark} **${title}**: ${meaning}.`;
+}
 
 function summary(input: CycleReportInput): string[] {
   const d = input.diagnosis;
@@ -59,7 +49,7 @@ function summary(input: CycleReportInput): string[] {
     `| **Command** | ${code(cell(input.command))} |`,
     `| **Duration** | ${input.durationMs !== undefined ? seconds(input.durationMs) : '-'} (test time ${seconds(d.durationMs)}) |`,
     `| **Total tests** | ${t.total} |`,
-    `| **Results** | ${t.passed} passed, ${t.failed} failed, ${t.errored} errored, ${t.skipped} skipped, ${t.flaky} flaky |`,
+    `| **Results** | ${outcomes(t)} |`,
     `| **Verdict** | ${d.verdict} |`,
   ];
 }
@@ -86,14 +76,7 @@ function clusterSection(c: Cluster, index: number): string[] {
 }
 
 function attemptLine(a: WebSocketAttempt): string {
-  const outcome = a.accepted
-    ? `accepted${a.protocol ? `, protocol ${code(a.protocol)}` : ', no protocol'}`
-    : a.status !== null && a.status !== 101
-      ? `rejected: HTTP ${a.status}`
-      : a.closeCode !== null
-        ? `closed ${a.closeCode}${a.closeReason ? ` (${a.closeReason})` : ''}`
-        : `failed: ${a.error ?? 'no answer'}`;
-  return `| ${cell(a.label)} | ${cell(outcome)} | ${a.firstMessage ? code(cell(a.firstMessage)) : '-'} | ${a.ms} ms |`;
+  return `| ${cell(a.label)} | ${cell(attemptOutcome(a))} | ${a.firstMessage ? code(cell(a.firstMessage)) : '-'} | ${a.ms} ms |`;
 }
 
 function probeSection(p: ProbeEvidence): string[] {
@@ -128,7 +111,7 @@ function probeSection(p: ProbeEvidence): string[] {
     lines.push(
       `### Health probe: ${code(h.url)}`,
       '',
-      `- ${h.status !== null ? `HTTP ${h.status}` : `no answer (${h.error})`} in ${h.ms} ms: ${h.healthy ? 'healthy' : '**unhealthy**'}`,
+      `- ${describeHttpCheck(h)}: ${h.healthy ? 'healthy' : '**unhealthy**'}`,
     );
     if (h.body) lines.push(`- Body: ${code(cell(h.body))}`);
     lines.push('');
@@ -177,7 +160,7 @@ export function renderCycleReport(input: CycleReportInput): string {
   const lines = [
     `# ${input.loopName}: test-deploy loop cycle ${input.cycle} report`,
     '',
-    VERDICT_LINES[d.verdict],
+    verdictLine(d.verdict),
     '',
     '## Test execution summary',
     '',
@@ -193,6 +176,5 @@ export function renderCycleReport(input: CycleReportInput): string {
   lines.push('## Evidence of real execution', '', ...realExecution(d), '');
   if (d.warnings.length > 0) lines.push('## Warnings', '', ...d.warnings.map((w) => `- ${w}`), '');
   lines.push('## Next steps', '', ...nextSteps(d), '');
-  for (const s of input.extraSections ?? []) lines.push(`## ${s.title}`, '', s.body.trim(), '');
   return redact(lines.join('\n'), input.secrets);
 }

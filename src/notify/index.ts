@@ -42,13 +42,6 @@ export interface NotifyOptions {
   timeoutMs?: number;
 }
 
-export interface NotifyResult {
-  /** The webhook's HTTP status, when one was configured. */
-  webhook: { status: number } | null;
-  command: { exitCode: number } | null;
-  durationMs: number;
-}
-
 const DEFAULT_TIMEOUT_MS = 15_000;
 /** What is sent (the report in the webhook payload and on the command's stdin) is clipped to this; the full report stays at reportPath. */
 const MAX_TEXT = 40_000;
@@ -57,8 +50,7 @@ const SLACK_SECTION_LIMIT = 3000;
 /** Shell exit codes for "not executable" and "not found": the command itself is wrong. */
 const CANNOT_RUN = new Set([126, 127]);
 
-export async function notify(target: NotifyTarget, message: Notification, opts: NotifyOptions): Promise<NotifyResult> {
-  const started = Date.now();
+export async function notify(target: NotifyTarget, message: Notification, opts: NotifyOptions): Promise<void> {
   const safe = redactDeep(message, target.webhookUrl ? [target.webhookUrl] : [], MAX_TEXT);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const [webhook, command] = await Promise.allSettled([
@@ -75,11 +67,6 @@ export async function notify(target: NotifyTarget, message: Notification, opts: 
     const type = typed.some((f) => f.type === FailureType.NotifyRejected) ? FailureType.NotifyRejected : FailureType.NotifyFailed;
     throw new LoopError(type, typed.map((f) => f.message).join('; '), { audience: message.audience });
   }
-  return {
-    webhook: webhook.status === 'fulfilled' ? webhook.value : null,
-    command: command.status === 'fulfilled' ? command.value : null,
-    durationMs: Date.now() - started,
-  };
 }
 
 const clip = (text: string, limit: number) => clipText(text, limit, '…');
@@ -125,7 +112,7 @@ function webhookPayload(n: Notification): Record<string, unknown> {
 }
 
 
-async function postWebhook(url: string, field: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ status: number }> {
+async function postWebhook(url: string, field: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<void> {
   let origin: string;
   try {
     origin = new URL(url).origin;
@@ -149,7 +136,7 @@ async function postWebhook(url: string, field: string, n: Notification, signal: 
     throw new LoopError(FailureType.NotifyFailed, redact(`${where} ${why}`, [url]));
   }
   const body = redact(clip((await readBodyStart(response)).trim(), 200), [url]);
-  if (response.ok) return { status: response.status };
+  if (response.ok) return;
   const answered = `${where} answered ${response.status}${body ? ` (${body})` : ''}`;
   if (response.status === 429 || response.status >= 500) throw new LoopError(FailureType.NotifyFailed, answered, { status: response.status });
   throw new LoopError(FailureType.NotifyRejected, `${answered}: check the URL and the receiver; retrying will not help`, {
@@ -157,7 +144,7 @@ async function postWebhook(url: string, field: string, n: Notification, signal: 
   });
 }
 
-async function runNotifyCommand(command: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<{ exitCode: number }> {
+async function runNotifyCommand(command: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<void> {
   // The command's output is only wanted when it fails (its tail goes into the error).
   const dir = mkdtempSync(join(tmpdir(), 'tdl-notify-'));
   const outputPath = join(dir, 'output.log');
@@ -181,7 +168,7 @@ async function runNotifyCommand(command: string, n: Notification, signal: AbortS
       stdin: n.report || n.text,
     });
     signal.throwIfAborted();
-    if (result.exitCode === 0) return { exitCode: 0 };
+    if (result.exitCode === 0) return;
     const tail = logTail(outputPath, 5);
     if (result.timedOut) throw new LoopError(FailureType.NotifyFailed, `handoff.command did not finish within ${timeoutMs} ms: ${tail}`);
     const exited = `handoff.command exited with code ${result.exitCode ?? result.killedBy}: ${tail}`;

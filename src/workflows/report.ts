@@ -2,19 +2,8 @@
  * The loop's own report, rendered from its state: pure, so the `report` query and the saved
  * loop-report.md say the same thing. The full diagnosis of each cycle is in the file it links to.
  */
-import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus, type RunSummary } from './state';
-
-function counts(t: RunSummary | null): string {
-  if (!t) return 'not run';
-  const parts = [`${t.total} tests`, `${t.passed} passed`, `${t.failed} failed`];
-  if (t.errored) parts.push(`${t.errored} errored`);
-  if (t.skipped) parts.push(`${t.skipped} skipped`);
-  if (t.flaky) parts.push(`${t.flaky} flaky`);
-  return `${parts.join(', ')} in ${(t.durationMs / 1000).toFixed(1)} s`;
-}
-
-/** Markdown table cells must not break the table. */
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+import { mdCell as cell, testCounts as counts } from '../render';
+import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus } from './state';
 
 function cycleSection(c: CycleRecord): string {
   const lines = [`## Cycle ${c.cycle}`, '', `Started ${c.startedAt}. Tests: ${counts(c.tests)}. Verdict: **${c.verdict ?? 'pending'}**.`, ''];

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { Writable } from 'node:stream';
-import { diagnoseCommand } from '../../src/cli/diagnose';
+import { main } from '../../src/cli/main';
 import { diagnose } from '../../src/diagnosis';
 import { categorize, hypothesisFor } from '../../src/diagnosis/categorize';
 import { normaliseMessage } from '../../src/diagnosis/cluster';
@@ -8,12 +7,11 @@ import type { TestResult } from '../../src/diagnosis/junit';
 import { fixture, withReports } from './helpers';
 
 /** Collects what a command writes. */
-export class Capture extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.text += chunk.toString();
-    done();
-  }
+/** `tdl` in-process: its exit code and what it wrote. */
+export async function tdl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const run = { code: 0, out: '', err: '' };
+  run.code = await main(args, { out: (t) => (run.out += `${t}\n`), err: (t) => (run.err += `${t}\n`), isTTY: false });
+  return run;
 }
 
 describe('diagnose', () => {
@@ -173,24 +171,21 @@ RequestError: Error: connect ECONNREFUSED 127.0.0.1:8000</system-err></testsuite
 
 describe('tdl diagnose', () => {
   it('--json prints the contract shape and exits 0 even though tests failed', async () => {
-    const out = new Capture();
-    const err = new Capture();
-    const code = await diagnoseCommand(['--junit', fixture('seed/staging-websocket-auth.xml'), '--json'], out, err);
+    const { code, out, err } = await tdl('diagnose', '--junit', fixture('seed/staging-websocket-auth.xml'), '--json');
     assert.equal(code, 0);
-    const json = JSON.parse(out.text);
+    const json = JSON.parse(out);
     assert.deepEqual(Object.keys(json.tests), ['total', 'passed', 'failed', 'errored', 'skipped', 'flaky']);
     assert.equal(json.verdict, 'code');
     assert.deepEqual(Object.keys(json.clusters[0]).slice(0, 6), ['category', 'count', 'signature', 'message', 'tests', 'hypothesis']);
-    assert.equal(err.text, '');
+    assert.equal(err, '');
   });
 
   it('prints a human summary by default, several files at once', async () => {
-    const out = new Capture();
-    const code = await diagnoseCommand(['--junit', fixture('seed/staging-websocket-auth.xml'), fixture('pytest/report-tb-short.xml')], out, new Capture());
+    const { code, out } = await tdl('diagnose', '--junit', fixture('seed/staging-websocket-auth.xml'), fixture('pytest/report-tb-short.xml'));
     assert.equal(code, 0);
-    assert.match(out.text, /^26 tests: 1 passed, 25 failed/);
-    assert.match(out.text, /1\. websocket-handshake, 24 tests: /);
-    assert.match(out.text, /\(\+19 more\)/);
+    assert.match(out, /^26 tests: 1 passed, 25 failed/);
+    assert.match(out, /1\. websocket-handshake, 24 tests: /);
+    assert.match(out, /\(\+19 more\)/);
   });
 
   it('never writes raw control bytes to the terminal, in text or --json', async () => {
@@ -200,10 +195,10 @@ describe('tdl diagnose', () => {
         `<testsuite name="s"><testcase classname="c" name="t\x1b[2J"><failure message="boom &#x9b;31m &#x7f;">\x1b[31mAssertionError: boom\x1b[0m\r</failure><system-out>\x1b]0;title\x07</system-out></testcase></testsuite>`,
       );
       for (const args of [['--junit', file], ['--junit', file, '--json']]) {
-        const out = new Capture();
-        assert.equal(await diagnoseCommand(args, out, new Capture()), 0);
-        assert.ok(!/[\x00-\x08\x0B-\x1F\x7F-\x9F]/.test(out.text), JSON.stringify(out.text));
-        assert.match(out.text, /boom/);
+        const { code, out } = await tdl('diagnose', ...args);
+        assert.equal(code, 0);
+        assert.ok(!/[\x00-\x08\x0B-\x1F\x7F-\x9F]/.test(out), JSON.stringify(out));
+        assert.match(out, /boom/);
       }
     });
   });
@@ -215,9 +210,9 @@ describe('tdl diagnose', () => {
       [[], /no JUnit file given\nusage: tdl diagnose/],
       [['--junit', 'a.xml', '--frobnicate'], /unknown option --frobnicate/],
     ] as const) {
-      const err = new Capture();
-      assert.equal(await diagnoseCommand([...args], new Capture(), err), 2);
-      assert.match(err.text, message);
+      const { code, err } = await tdl('diagnose', ...args);
+      assert.equal(code, 2);
+      assert.match(err, message);
     }
   });
 });
