@@ -170,6 +170,12 @@ describe('tdl without a Temporal server', function () {
     });
   });
 
+  it('stops quietly when its reader closes the pipe early (tdl --help | head -1)', async () => {
+    const piped = await run('/bin/sh', ['-c', `"${process.execPath}" "${TDL}" schema | head -c 1 >/dev/null`], {});
+    assert.equal(piped.code, 0);
+    assert.doesNotMatch(piped.stderr, /EPIPE|Unhandled/);
+  });
+
   it('builds tdl --help and tdl <command> --help from the declarations', async function () {
     const help = await tdl('--help');
     assert.equal(help.code, 0);
