@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -68,9 +69,12 @@ describe('Temporal Web UI', function () {
     await page.goto(start.href);
 
     const editor = page.locator('.cm-content[contenteditable="true"]');
-    await editor.fill(JSON.stringify(loopInput(stagingDir()), null, 2));
-    // The editor reformats its JSON on blur, which moves the button; blur first so the click lands.
+    const input = loopInput(stagingDir());
+    await editor.fill(JSON.stringify(input, null, 2));
+    // The editor reformats its JSON on blur, which moves the button; blur first so the click lands,
+    // and start only once the editor holds exactly the input (a busy machine reformats slowly).
     await editor.blur();
+    await eventually(async () => (isDeepStrictEqual(JSON.parse(await editor.innerText()), input) ? true : undefined), 'the editor to hold the input');
     await page.click('[data-testid="start-workflow-button"]');
     // The visible toast is a link to the new run (the live region for screen readers repeats the text).
     const toast = page.getByRole('link', { name: 'Workflow started successfully' });
@@ -84,7 +88,19 @@ describe('Temporal Web UI', function () {
     const status = await eventually(async () => {
       const s = await handle!.query(messages.status);
       return s.phase === 'awaiting-fix' ? s : undefined;
-    }, 'the loop started from the UI to await a fix');
+    }, 'the loop started from the UI to await a fix').catch(async (err: Error) => {
+      // Say why the loop ended, if it did: the input the UI sent and the failure it met.
+      const running = (await handle!.describe()).status.name === 'RUNNING';
+      const ended = running
+        ? 'is still running'
+        : await handle!.result().then(
+            (r) => `completed: ${JSON.stringify(r)}`,
+            (e: Error & { cause?: Error }) => `failed: ${e.cause?.message ?? e.message}`,
+          );
+      const history = await handle!.fetchHistory();
+      const sent = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
+      throw new Error(`${err.message}; the loop ${ended}; input sent: ${sent ? Buffer.from(sent).toString() : 'none'}`);
+    });
     assert.equal(status.lastRun?.failed, 24);
 
     await page.goto(`${ui}/${workflowId}`);
