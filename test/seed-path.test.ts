@@ -15,7 +15,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { grpc } from 'google-gax';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
-import { DB_INIT_FAILURE, startCloudRunStandIn, type CloudRunStandIn } from './support/cloud-run-stand-in';
+import { DB_INIT_FAILURE, startCloudRunStandIn, type CloudRunStandIn } from '../examples/stand-ins/cloud-run';
 import { E2E_SUITE, stagingDir } from './support/loop-input';
 import { eventually, killHard, phaseIs, spawnWorker, startTimeSkippingServer, tempDir, testEnv, workerPerTest } from './support/temporal';
 import { startWebhookReceiver } from './support/webhook';

@@ -19,7 +19,7 @@ import {
   type ShipAttempt,
   type VerifyRecord,
 } from '../src/workflows/state';
-import { DB_INIT_FAILURE } from './support/cloud-run-stand-in';
+import { DB_INIT_FAILURE } from '../examples/stand-ins/cloud-run';
 
 const verify = (lastStatus: number | null, evidence: string[] = []): VerifyRecord => ({ healthy: false, attempts: 3, lastStatus, durationMs: 30_000, evidence });
 

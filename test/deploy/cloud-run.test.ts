@@ -8,7 +8,7 @@ import { cloudRunDeployer, type CloudRunDeployerOptions } from '../../src/deploy
 import type { DeployConfig } from '../../src/config/types';
 import type { DeployRequest } from '../../src/deploy/types';
 import { FailureType, LoopError } from '../../src/errors';
-import { DB_INIT_FAILURE, startCloudRunStandIn, type CloudRunStandIn } from '../support/cloud-run-stand-in';
+import { DB_INIT_FAILURE, startCloudRunStandIn, type CloudRunStandIn } from '../../examples/stand-ins/cloud-run';
 
 type CloudRunConfig = Extract<DeployConfig, { kind: 'cloud-run' }>;
 
