@@ -45,6 +45,27 @@ export function parseLoopConfig(input: unknown, opts: { durations?: DurationRule
   return result.data;
 }
 
+/**
+ * The loop input as the loop started with it. The bounded rule accepts a subset of what the legacy
+ * rule accepts, so only an input the legacy rule alone accepts has to ask whether the loop started
+ * under the bounds (`startedBounded`, the workflow's patched() call, which records a marker in
+ * history when asked): ordinary loops never ask and carry no marker.
+ */
+export function parseLoopConfigAsStarted(input: unknown, startedBounded: () => boolean): LoopConfig {
+  try {
+    return parseLoopConfig(input);
+  } catch (bounded) {
+    let legacy: LoopConfig;
+    try {
+      legacy = parseLoopConfig(input, { durations: 'legacy' });
+    } catch {
+      throw bounded;
+    }
+    if (startedBounded()) throw bounded;
+    return legacy;
+  }
+}
+
 /** The loop input's JSON Schema (draft 2020-12), with descriptions and defaults: `tdl schema`. */
 export function loopInputJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(schemaFor('bounded'), { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;

@@ -22,7 +22,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LoopActivities } from '../activities';
-import { ConfigError, durationMs, hasHandoff, parseLoopConfig, type LoopConfig } from '../config';
+import { ConfigError, durationMs, hasHandoff, parseLoopConfigAsStarted, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { secretEnvOf } from '../secrets';
 import * as messages from './messages';
@@ -428,8 +428,11 @@ class Loop {
 /** Bad input fails the loop at once: retrying the same input can never succeed. */
 function parseInput(input: unknown): LoopConfig {
   try {
-    // Loops started before durations had bounds replay with the rule they ran with.
-    return parseLoopConfig(input, { durations: patched('bounded-durations') ? 'bounded' : 'legacy' });
+    // Loops started before durations had bounds replay with the rule they ran with. A replay asks
+    // whatever the input: v0.2.0 recorded the marker in every loop, and a marker must meet its call.
+    const startedBounded = () => patched('bounded-durations');
+    if (workflowInfo().unsafe.isReplaying) startedBounded();
+    return parseLoopConfigAsStarted(input, startedBounded);
   } catch (err) {
     if (err instanceof ConfigError) {
       throw ApplicationFailure.create({ type: FailureType.BadInput, message: `bad loop input: ${err.message}`, nonRetryable: true });
