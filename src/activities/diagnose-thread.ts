@@ -2,10 +2,11 @@
  * The CPU-heavy half of the `diagnose` activity, in a worker thread: JUnit parsing, clustering,
  * redaction and report rendering of a hostile report (a 320 KB testcase name, 20,000 cases) take
  * seconds of CPU, during which the worker's event loop must keep answering other loops' queries
- * and heartbeats. Run as a thread entry (workerData in, one message out) or called directly.
+ * and heartbeats. Run as a long-lived thread of the pool (one job message in, one reply out, job
+ * after job) or called directly.
  */
 import { join } from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { diagnose } from '../diagnosis';
 import { clipText } from '../diagnosis/redact';
 import { renderCycleReport } from '../diagnosis/report';
@@ -76,11 +77,13 @@ export async function digest(job: DiagnoseJob): Promise<CycleDiagnosis> {
 
 if (parentPort) {
   const port = parentPort;
-  digest(workerData as DiagnoseJob).then(
-    (ok) => port.postMessage({ ok } satisfies ThreadReply),
-    (err: Error) =>
-      port.postMessage({
-        error: { name: err.name, message: err.message, stack: err.stack, type: err instanceof LoopError ? err.type : undefined },
-      } satisfies ThreadReply),
+  port.on('message', (job: DiagnoseJob) =>
+    digest(job).then(
+      (ok) => port.postMessage({ ok } satisfies ThreadReply),
+      (err: Error) =>
+        port.postMessage({
+          error: { name: err.name, message: err.message, stack: err.stack, type: err instanceof LoopError ? err.type : undefined },
+        } satisfies ThreadReply),
+    ),
   );
 }

@@ -1,8 +1,9 @@
 /**
  * The `diagnose` activity: the diagnosis engine on the cycle's JUnit files plus live probes. The full
  * diagnosis and report go to files; only counts and root-cause summaries go back to the workflow, so
- * history stays the same size at 10 tests and at 10,000. The engine runs in a worker thread
- * (diagnose-thread.ts), at most a few at a time, so the worker's event loop stays free.
+ * history stays the same size at 10 tests and at 10,000. The engine runs in worker threads
+ * (diagnose-thread.ts), at most a few at a time, so the worker's event loop stays free; each job has
+ * a thread to itself, bounded in memory and in time (the activity's own timeout).
  */
 import { Context } from '@temporalio/activity';
 import { availableParallelism } from 'node:os';
@@ -36,6 +37,15 @@ const HEARTBEAT_MS = 1000;
 
 let running = 0;
 const queue: (() => void)[] = [];
+/**
+ * Threads that finished their job cleanly, waiting for the next one: starting a thread and loading
+ * the engine into it cost more than a small diagnosis. A thread that was aborted, failed or ran out
+ * of memory is never reused, so one loop's report cannot leave a thread in a state another loop sees.
+ */
+const idle: Worker[] = [];
+
+/** How many diagnosis threads wait for a job (the pool's reuse, observable). */
+export const idleDiagnosisThreads = () => idle.length;
 
 async function slot(signal: AbortSignal): Promise<() => void> {
   if (running >= MAX_THREADS) {
@@ -56,20 +66,41 @@ async function slot(signal: AbortSignal): Promise<() => void> {
   return () => (queue.length > 0 ? queue.shift()!() : running--);
 }
 
-/** Runs digest() in a thread; aborting terminates the thread. LoopErrors keep their type. */
+function thread(): Worker {
+  let t = idle.pop();
+  if (!t) {
+    t = new Worker(join(__dirname, 'diagnose-thread.js'), { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
+    // Between jobs nobody else listens: an idle thread that dies leaves the pool, not the process.
+    const gone = t;
+    gone.on('error', () => undefined).once('exit', () => idle.includes(gone) && idle.splice(idle.indexOf(gone), 1));
+  }
+  t.ref();
+  return t;
+}
+
+/**
+ * Runs digest() in a thread of the pool; aborting terminates the thread (the signal is the job's
+ * time limit and its cancellation). LoopErrors keep their type.
+ */
 export async function digestInThread(job: DiagnoseJob, signal: AbortSignal, onTick: () => void = () => undefined): Promise<CycleDiagnosis> {
   const release = await slot(signal);
-  const thread = new Worker(join(__dirname, 'diagnose-thread.js'), { workerData: job, resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
+  const t = thread();
   const ticker = setInterval(onTick, HEARTBEAT_MS);
-  const abort = () => void thread.terminate();
+  const abort = () => void t.terminate();
   signal.addEventListener('abort', abort, { once: true });
+  let reusable = false;
   try {
     const reply = await new Promise<ThreadReply>((resolve, reject) => {
-      thread.once('message', resolve);
-      thread.once('error', reject);
-      thread.once('exit', (code) => reject(signal.reason ?? new Error(`the diagnosis thread exited with code ${code} before answering`)));
+      const settle = () => t.off('message', onMessage).off('error', reject).off('exit', onExit);
+      const onMessage = (r: ThreadReply) => (settle(), resolve(r));
+      const onExit = (code: number) => (settle(), reject(signal.reason ?? new Error(`the diagnosis thread exited with code ${code} before answering`)));
+      t.on('message', onMessage).on('error', reject).on('exit', onExit);
+      t.postMessage(job);
     });
-    if ('ok' in reply) return reply.ok;
+    if ('ok' in reply) {
+      reusable = !signal.aborted;
+      return reply.ok;
+    }
     const { type, name, message, stack } = reply.error;
     const err = type ? new LoopError(type, message) : Object.assign(new Error(message), { name });
     if (stack) err.stack = stack;
@@ -77,7 +108,11 @@ export async function digestInThread(job: DiagnoseJob, signal: AbortSignal, onTi
   } finally {
     clearInterval(ticker);
     signal.removeEventListener('abort', abort);
-    void thread.terminate();
+    if (reusable) {
+      // An idle thread must not keep the process alive.
+      t.unref();
+      idle.push(t);
+    } else void t.terminate();
     release();
   }
 }
@@ -89,9 +124,9 @@ export async function diagnoseIn(reportsDir: string, input: DiagnoseInput): Prom
   const probes = hasProbes ? await runProbes(input.probes, process.env, { signal: ctx.cancellationSignal }) : undefined;
   const dir = cycleDir(reportsDir, ctx.info.workflowExecution!.workflowId, input.cycle);
   const { probes: _config, ...rest } = input;
-  const result = await digestInThread({ ...rest, probes, dir, secretEnv: secretEnvNames() }, ctx.cancellationSignal, () =>
-    ctx.heartbeat({ cycle: input.cycle }),
-  );
+  // Past the activity's own timeout nobody waits for the result: the thread is stopped then.
+  const signal = AbortSignal.any([ctx.cancellationSignal, AbortSignal.timeout(ctx.info.startToCloseTimeoutMs)]);
+  const result = await digestInThread({ ...rest, probes, dir, secretEnv: secretEnvNames() }, signal, () => ctx.heartbeat({ cycle: input.cycle }));
   ctx.log.info('diagnosed', { cycle: input.cycle, verdict: result.verdict, rootCauses: result.rootCauses.length });
   return result;
 }
