@@ -302,6 +302,14 @@ export function loopInputSchema(rule: DurationRule) {
     command: inlineCommand().meta({ description: 'a command that gets the message and report on stdin' }),
     use: commandName().nullable().default(null).meta({ description: "a hand-off command named in the worker's command policy" }),
     remindEvery: duration(rule, DURABLE_WAIT, '4h', 'reminder while the loop waits for a fix or infrastructure'),
+    maxAttemptsPerCause: wholeNumber(1, 100, 2).meta({
+      description: 'verified fixes that claim a root cause (addresses) while it keeps failing before it goes to people instead of round again',
+    }),
+    // The fallback is never used: unset means no deadline.
+    agentTimeout: duration(rule, DURABLE_WAIT, '1h', 'no fix, cannotFix or retest this long after a hand-off: escalated to people (null: no deadline)')
+      .nullable()
+      .default(null),
+    timeout: duration(rule, STEP_TIMEOUT, '15s', 'bound on one run of the hand-off command (an agent that works synchronously needs minutes); it is retried, then escalated'),
   });
 
   const infra = section({
