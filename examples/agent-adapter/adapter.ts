@@ -66,7 +66,8 @@ function main(): void {
   const scratch = mkdtempSync(join(tmpdir(), 'tdl-agent-'));
   const worktree = join(scratch, 'worktree');
   const addressesFile = join(scratch, 'addresses');
-  git(repo, 'worktree', 'add', '-q', '-b', branch, worktree, base);
+  // -f -B: a run killed by handoff.timeout may have left the branch checked out in its worktree.
+  git(repo, 'worktree', 'add', '-q', '-f', '-B', branch, worktree, base);
   try {
     const run = spawnSync('/bin/sh', ['-c', env.TDL_AGENT_CMD ?? 'false'], {
       cwd: worktree,
