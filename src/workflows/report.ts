@@ -2,6 +2,7 @@
  * The loop's own report, rendered from its state: pure, so the `report` query and the saved
  * loop-report.md say the same thing. The full diagnosis of each cycle is in the file it links to.
  */
+import { describeDiff } from '../handoff/diff';
 import { diffSection, escalationLine, fixLine } from '../handoff/render';
 import { mdCell as cell, testCounts as counts } from '../render';
 import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus } from './state';
@@ -80,6 +81,8 @@ export function renderCurrentDetails(s: LoopStatus): string {
   const lines = [`**${s.phase}**, cycle ${s.cycle} of ${s.maxCycles}`, '', `Last run: ${counts(s.lastRun)}`];
   if (s.rootCauses.length) lines.push('');
   for (const r of s.rootCauses) lines.push(`- ${r.count} × \`${r.category}\`: ${r.summary}`);
+  const diff = s.cycles[s.cycles.length - 1]?.diff;
+  if (diff?.since) lines.push('', `Against cycle ${diff.since}: ${describeDiff(diff)}`);
   // Waiting for a fix, the reason is the root causes above: say it once.
   if (s.reason && s.reason !== describeRootCauses(s.rootCauses)) lines.push('', s.reason);
   return lines.join('\n');

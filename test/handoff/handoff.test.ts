@@ -1,13 +1,14 @@
 /** The hand-off contract without Temporal: fingerprints, the diff, the guards, the document and its schema. */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { digest } from '../../src/activities/diagnose-thread';
 import { parseLoopConfig } from '../../src/config';
-import { buildHandoff, handoffJsonSchema, HANDOFF_SCHEMA_VERSION } from '../../src/handoff/document';
-import { completeHandoff } from '../../src/handoff/file';
+import { buildHandoff, handoffJsonSchema, HANDOFF_SCHEMA_VERSION, type HandoffDocument } from '../../src/handoff/document';
+import { completeHandoff, writeHandoffFile } from '../../src/handoff/file';
+import { notify } from '../../src/notify';
 import { describeDiff, diffCycles } from '../../src/handoff/diff';
 import { fixRefusal, rememberCycle } from '../../src/handoff/guards';
 import { emptyMemory, HANDOFF_LIMITS } from '../../src/handoff/types';
@@ -128,6 +129,27 @@ describe('hand-off: guards', function () {
     assert.throws(() => parseLoopConfig({ suite: { command: 'x' }, handoff: { maxAttemptsPerCause: 0 } }), /handoff\.maxAttemptsPerCause: must be a whole number from 1 to 100/);
     assert.throws(() => parseLoopConfig({ suite: { command: 'x' }, handoff: { agentTimeout: '10s' } }), /handoff\.agentTimeout: must be a duration from 1m/);
     assert.equal(parseLoopConfig({ suite: { command: 'x' }, handoff: { agentTimeout: null } }).handoff.agentTimeout, null);
+  });
+});
+
+describe('hand-off: delivery', function () {
+  it('gives the command the document on stdin and as $TDL_HANDOFF_FILE, redacted', async function () {
+    const dir = tempDir('tdl-handoff-cmd-');
+    const secret = 'hunter2-very-secret-value';
+    process.env.TDL_TEST_API_TOKEN = secret;
+    try {
+      const doc = { ...buildHandoff(initialStatus('shop', 3, new Date(0)), parseLoopConfig({ suite: { command: `echo ${secret}` } }), 'shop-1') };
+      const { document, path } = writeHandoffFile(doc, dir, []);
+      const command = `cat > '${dir}/stdin.json'; printf %s "$TDL_HANDOFF_FILE" > '${dir}/env.txt'`;
+      await notify({ webhookUrl: null, command }, { audience: 'fix-team', loop: 'shop', workflowId: 'shop-1', cycle: 1, phase: 'awaiting-fix', text: 'fix it', report: '', reportPath: null, handoff: document, handoffPath: path }, { signal: new AbortController().signal });
+      assert.equal(readFileSync(join(dir, 'env.txt'), 'utf8'), path);
+      const sent = JSON.parse(readFileSync(join(dir, 'stdin.json'), 'utf8')) as HandoffDocument;
+      assert.deepEqual(sent, JSON.parse(readFileSync(path, 'utf8')));
+      assert.equal(sent.links.handoffFile, path);
+      assert.ok(!readFileSync(path, 'utf8').includes(secret), "the worker's secrets never reach the file");
+    } finally {
+      delete process.env.TDL_TEST_API_TOKEN;
+    }
   });
 });
 
