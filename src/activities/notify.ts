@@ -61,8 +61,8 @@ export async function notifyTeam(reportsDir: string, input: NotifyInput): Promis
     },
     {
       signal: ctx.cancellationSignal,
-      // Loops started before handoff.timeout existed keep the old bound.
-      timeoutMs: input.handoff.timeout ? durationMs(input.handoff.timeout) : undefined,
+      // handoff.timeout bounds the fix team's hand-off (its activity is bounded to match); the rest keep the default.
+      timeoutMs: input.document && input.handoff.timeout ? durationMs(input.handoff.timeout) : undefined,
       onTick: () => ctx.heartbeat(),
     },
   );
