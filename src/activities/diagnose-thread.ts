@@ -12,6 +12,8 @@ import { clipText } from '../diagnosis/redact';
 import { renderCycleReport } from '../diagnosis/report';
 import type { Cluster, ProbeEvidence, Verdict } from '../diagnosis/types';
 import { LoopError, type FailureType } from '../errors';
+import { fingerprintOf } from '../handoff/fingerprint';
+import { boundCauseIds } from '../handoff/types';
 import { rememberSecretEnv } from '../secrets';
 import type { DiagnoseInput } from './diagnose';
 import type { RootCause, RunSummary } from '../workflows/state';
@@ -45,7 +47,13 @@ const MAX_TEXT = 240;
 const clip = (s: string) => clipText(s, MAX_TEXT, '…');
 
 function toRootCause(c: Cluster): RootCause {
-  return { category: c.category, count: c.count, summary: clip(c.message), hypothesis: clip(c.hypothesis) };
+  return {
+    category: c.category,
+    count: c.count,
+    summary: clip(c.message),
+    hypothesis: clip(c.hypothesis),
+    ...boundCauseIds({ fingerprint: fingerprintOf(c.category, c.signature), tests: c.tests }, false),
+  };
 }
 
 /** Diagnoses the cycle, writes diagnosis.json and report.md (both redacted), returns the summary for history. */

@@ -36,7 +36,7 @@ export function createActivities({ reportsDir, commands = null }: ActivityDeps) 
       typed(async () => rollbackTo({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
     verify: (input: VerifyInput) => typed(() => verifyHealth(input)),
     notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
-      typed(async () => notifyTeam({ ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
+      typed(async () => notifyTeam(reportsDir, { ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
     /** Writes the loop's report (Markdown) next to its cycles, at the loop's end; returns the path. */
     // Redacted again: fix summaries and notes come from whoever sent the messages.
     saveReport: (markdown: string) =>

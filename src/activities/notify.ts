@@ -3,8 +3,12 @@ import { Context } from '@temporalio/activity';
 import { readFileSync } from 'node:fs';
 import type { HandoffConfig } from '../config/types';
 import { FailureType, LoopError } from '../errors';
+import { durationMs } from '../config';
+import type { HandoffDocument } from '../handoff/document';
+import { writeHandoffFile } from '../handoff/file';
 import { notify, type NotifyTarget } from '../notify';
 import { rememberSecretEnv } from '../secrets';
+import { cycleDir } from './paths';
 
 export interface NotifyInput {
   handoff: HandoffConfig;
@@ -15,10 +19,14 @@ export interface NotifyInput {
   phase: string;
   headline: string;
   reportPath: string | null;
+  /** The hand-off document (fix team): completed from the cycle's files, written to $TDL_HANDOFF_FILE, sent on stdin and to the webhook. */
+  document?: HandoffDocument;
+  /** An escalation goes to the webhook ("needs a person"; the command when there is no webhook); a reminder says so. */
+  kind?: 'reminder' | 'escalation' | null;
 }
 
 /** The webhook URL, read on the worker when the input names its variable (so it never enters history). */
-export function notifyTarget(handoff: HandoffConfig, env: NodeJS.ProcessEnv): NotifyTarget {
+export function notifyTarget(handoff: Pick<HandoffConfig, 'webhookUrl' | 'webhookUrlEnv' | 'command'>, env: NodeJS.ProcessEnv): NotifyTarget {
   const name = handoff.webhookUrlEnv;
   if (!name) return { webhookUrl: handoff.webhookUrl, command: handoff.command };
   rememberSecretEnv([name]);
@@ -29,10 +37,15 @@ export function notifyTarget(handoff: HandoffConfig, env: NodeJS.ProcessEnv): No
   return { webhookUrl, command: handoff.command, webhookField: `handoff.webhookUrlEnv (${name})` };
 }
 
-export async function notifyTeam(input: NotifyInput): Promise<void> {
+export async function notifyTeam(reportsDir: string, input: NotifyInput): Promise<void> {
   const ctx = Context.current();
   const target = notifyTarget(input.handoff, process.env);
+  // The command is who failed or gave up: a person hears of it through the webhook.
+  if (input.kind === 'escalation' && target.webhookUrl) target.command = null;
   const report = input.reportPath ? readFileSync(input.reportPath, 'utf8') : '';
+  const handoff = input.document
+    ? writeHandoffFile(input.document, cycleDir(reportsDir, input.workflowId, input.cycle), target.webhookUrl ? [target.webhookUrl] : [])
+    : null;
   await notify(
     target,
     {
@@ -44,8 +57,14 @@ export async function notifyTeam(input: NotifyInput): Promise<void> {
       text: input.headline,
       report,
       reportPath: input.reportPath,
+      ...(handoff && { handoff: handoff.document, handoffPath: handoff.path, kind: input.kind ?? null }),
     },
-    { signal: ctx.cancellationSignal },
+    {
+      signal: ctx.cancellationSignal,
+      // handoff.timeout bounds the fix team's hand-off (its activity is bounded to match); the rest keep the default.
+      timeoutMs: input.document && input.handoff.timeout ? durationMs(input.handoff.timeout) : undefined,
+      onTick: () => ctx.heartbeat(),
+    },
   );
   ctx.log.info('notified', { audience: input.audience, cycle: input.cycle });
 }

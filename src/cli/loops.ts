@@ -1,10 +1,10 @@
-/** The commands that talk to running loops: start, fix, infra-restored, retest, status, report, list. */
+/** The commands that talk to running loops: start, fix, cannot-fix, infra-restored, retest, status, report, handoff, list. */
 import { readFileSync } from 'node:fs';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ConfigError, parseLoopConfig, type LoopConfig } from '../config';
 import * as messages from '../workflows/messages';
 import { FINAL_PHASES, type LoopStatus } from '../workflows/state';
-import { formatStatus, formatTable } from './format';
+import { formatHandoff, formatStatus, formatTable } from './format';
 import { UsageError, type Io } from './io';
 
 /** The loop input as written (it is what the loop gets) and its parsed form. */
@@ -80,6 +80,29 @@ export async function submitFix(
     if (err instanceof WorkflowUpdateFailedError) return rejected(err.cause?.message ?? err.message);
     throw err;
   }
+}
+
+export async function cannotFix(client: Client, io: Io, id: string, arg: messages.CannotFix, json: boolean): Promise<number> {
+  const problem = messages.cannotFixProblem(arg);
+  const refused = (reason: string) => {
+    io.out(json ? JSON.stringify({ escalated: false, reason }) : `cannot-fix refused: ${reason}`);
+    return 1;
+  };
+  if (problem) return refused(problem);
+  try {
+    const result = await client.workflow.getHandle(id).executeUpdate(messages.cannotFix, { args: [arg] });
+    io.out(json ? JSON.stringify(result) : `${id} asks a person now (cycle ${result.cycle}) and keeps waiting for a fix`);
+    return 0;
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) return refused(err.cause?.message ?? err.message);
+    throw err;
+  }
+}
+
+export async function showHandoff(client: Client, io: Io, id: string, json: boolean): Promise<number> {
+  const doc = await client.workflow.getHandle(id).query(messages.handoff);
+  io.out(json ? JSON.stringify(doc, null, 2) : formatHandoff(doc));
+  return 0;
 }
 
 export async function signalLoop(

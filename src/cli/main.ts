@@ -10,8 +10,9 @@ import { loopInputJsonSchema } from '../config';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
 import type { WhileRunning } from './dev';
-import { cannotReach, ExitError, processIo, type Io } from './io';
-import { describeClientError, listLoops, readLoopInput, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
+import { handoffJsonSchema } from '../handoff/document';
+import { cannotReach, ExitError, processIo, UsageError, type Io } from './io';
+import { cannotFix, describeClientError, listLoops, readLoopInput, showHandoff, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
 
 /** Option values as commander hands them to a handler. */
 type Values = Record<string, string | string[] | boolean | number | undefined>;
@@ -31,8 +32,8 @@ interface Declaration {
   summary: string;
   /** More than the summary, for `tdl <name> --help`. */
   details?: string;
-  /** Takes one loop id. */
-  takesId?: boolean;
+  /** Takes one loop id (`optional`: only some of its uses do). */
+  takesId?: boolean | 'optional';
   options: Option[];
   examples: string[];
   handler(run: Run): Promise<number>;
@@ -65,6 +66,14 @@ const workerOptions = () => [
 ];
 
 const str = (v: Values, name: string) => v[name] as string | undefined;
+
+/** `FP,FP`: checked by the loop's own rule before anything is sent. */
+function fingerprintList(value: string): string[] {
+  const list = value.split(',').map((f) => f.trim()).filter(Boolean);
+  const problem = messages.fingerprintsProblem('fingerprints', list);
+  if (problem) throw new InvalidArgumentError(problem.replace(/^fingerprints: /, ''));
+  return list;
+}
 
 /** Connects for one command and closes again; a failure to connect reads the same for every command. */
 async function withClient(fn: (client: Client) => Promise<number>): Promise<number> {
@@ -135,18 +144,77 @@ const COMMANDS: Declaration[] = [
   },
   {
     name: 'fix',
-    usage: 'ID --commit SHA [--summary TEXT] [--author NAME] [--json]',
+    usage: 'ID --commit SHA [--addresses FP,FP] [--pr URL] [--branch NAME] [--agent NAME] [--summary TEXT] [--author NAME] [--json]',
     summary: 'reports a committed fix (the submitFix update); exit 1 with the reason when the loop rejects it',
+    details: 'The loop refuses a commit it has already deployed and fingerprints it has never diagnosed (see `tdl handoff`).',
     takesId: true,
     options: [
       new Option('--commit <sha>', 'the commit to deploy').makeOptionMandatory(),
       new Option('--summary <text>', 'what the fix does'),
       new Option('--author <name>', 'who fixed it'),
+      new Option('--addresses <fingerprints>', 'the root causes it fixes, comma-separated fingerprints from `tdl handoff`').argParser(fingerprintList),
+      new Option('--pr <url>', 'the pull request'),
+      new Option('--branch <name>', 'the branch the commit is on'),
+      new Option('--agent <name>', 'the coding agent that made it (absent: a person)'),
       json(),
     ],
-    examples: ['tdl fix netra-staging-20261126T101500 --commit 176ad633b --summary "add jwt-auth subprotocol"'],
+    examples: [
+      'tdl fix netra-staging-20261126T101500 --commit 176ad633b --summary "add jwt-auth subprotocol"',
+      'tdl fix netra-staging-20261126T101500 --commit 176ad633b --addresses 3f1c9a0b7d2e4f65 --pr https://github.com/acme/app/pull/42 --agent claude-code',
+    ],
     handler: ({ io, id, values: v }) =>
-      withClient((client) => submitFix(client, io, id, { commit: str(v, 'commit')!, summary: str(v, 'summary'), author: str(v, 'author') }, Boolean(v.json))),
+      withClient((client) =>
+        submitFix(
+          client,
+          io,
+          id,
+          {
+            commit: str(v, 'commit')!,
+            summary: str(v, 'summary'),
+            author: str(v, 'author'),
+            addresses: v.addresses as string[] | undefined,
+            prUrl: str(v, 'pr'),
+            branch: str(v, 'branch'),
+            agent: str(v, 'agent'),
+          },
+          Boolean(v.json),
+        ),
+      ),
+  },
+  {
+    name: 'cannot-fix',
+    usage: 'ID --reason TEXT [--fingerprints FP,FP] [--agent NAME] [--json]',
+    summary: 'says the fix team cannot fix it (the cannotFix update): the loop asks a person and keeps waiting for a fix',
+    takesId: true,
+    options: [
+      new Option('--reason <text>', 'why it cannot be fixed').makeOptionMandatory(),
+      new Option('--fingerprints <fingerprints>', 'the root causes concerned, comma-separated (default: all)').argParser(fingerprintList),
+      new Option('--agent <name>', 'the coding agent giving up'),
+      json(),
+    ],
+    examples: ['tdl cannot-fix netra-staging-20261126T101500 --reason "the failure is in a vendored SDK"'],
+    handler: ({ io, id, values: v }) =>
+      withClient((client) =>
+        cannotFix(client, io, id, { reason: str(v, 'reason')!, fingerprints: v.fingerprints as string[] | undefined, agent: str(v, 'agent') }, Boolean(v.json)),
+      ),
+  },
+  {
+    name: 'handoff',
+    usage: 'ID [--json] | --schema',
+    summary: "a loop's current hand-off document (the handoff query): root causes with fingerprints, the diff, how to reproduce, what was tried",
+    details: 'The hand-off command gets the same document, completed with every kept test id, in $TDL_HANDOFF_FILE and on stdin.',
+    takesId: 'optional',
+    options: [json(), new Option('--schema', "the document's JSON Schema (draft 2020-12) instead")],
+    examples: ['tdl handoff netra-staging-20261126T101500', 'tdl handoff netra-staging-20261126T101500 --json | jq .rootCauses', 'tdl handoff --schema > handoff.schema.json'],
+    async handler({ io, id, values: v }) {
+      if (v.schema) {
+        if (id) throw new UsageError('--schema takes no workflow id');
+        io.out(JSON.stringify(handoffJsonSchema(), null, 2));
+        return 0;
+      }
+      if (!id) throw new UsageError('handoff takes one workflow id (or --schema)');
+      return withClient((client) => showHandoff(client, io, id, Boolean(v.json)));
+    },
   },
   {
     name: 'infra-restored',
@@ -234,11 +302,11 @@ function buildProgram(io: Io, hooks: Hooks, done: (code: number) => void): Comma
     .addHelpText('after', CONNECTION_HELP);
   for (const d of COMMANDS) {
     const command = program.command(d.name).usage(d.usage).summary(d.summary).description(d.details ? `${d.summary}.\n${d.details}` : `${d.summary}.`);
-    if (d.takesId) command.argument('<id>', "the loop's workflow id");
+    if (d.takesId) command.argument(d.takesId === 'optional' ? '[id]' : '<id>', "the loop's workflow id");
     for (const option of d.options) command.addOption(option);
     command.addHelpText('after', `\nExamples:\n${d.examples.map((e) => `  ${e}`).join('\n')}`);
     command.action(async (...args: unknown[]) => {
-      done(await d.handler({ io, id: d.takesId ? (args[0] as string) : '', values: command.opts(), hooks }));
+      done(await d.handler({ io, id: d.takesId ? ((args[0] as string | undefined) ?? '') : '', values: command.opts(), hooks }));
     });
   }
   return program;

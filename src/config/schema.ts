@@ -299,9 +299,18 @@ export function loopInputSchema(rule: DurationRule) {
     webhookUrlEnv: envName().nullable().default(null).meta({
       description: "the worker's environment variable holding the webhook URL (used instead of webhookUrl; unset on the worker, the notification fails NotifyRejected naming it)",
     }),
-    command: inlineCommand().meta({ description: 'a command that gets the message and report on stdin' }),
+    command: inlineCommand().meta({ description: 'a command that gets the hand-off document (JSON) on stdin and in $TDL_HANDOFF_FILE; the infrastructure team\'s message and report otherwise' }),
     use: commandName().nullable().default(null).meta({ description: "a hand-off command named in the worker's command policy" }),
     remindEvery: duration(rule, DURABLE_WAIT, '4h', 'reminder while the loop waits for a fix or infrastructure'),
+    maxAttemptsPerCause: wholeNumber(1, 100, 2).meta({
+      description: 'verified fixes that claim a root cause (addresses) while it keeps failing before it goes to people instead of round again',
+    }),
+    // The fallback is never used: unset means no deadline.
+    agentTimeout: duration(rule, DURABLE_WAIT, '1h', 'no deadline')
+      .nullable()
+      .default(null)
+      .meta({ description: `no fix, cannotFix or retest this long after a hand-off: escalated to people; null: no deadline; ${range(DURABLE_WAIT)}` }),
+    timeout: duration(rule, STEP_TIMEOUT, '15s', 'bound on one run of the hand-off command (an agent that works synchronously needs minutes); it is retried, then escalated'),
   });
 
   const infra = section({

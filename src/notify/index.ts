@@ -29,6 +29,11 @@ export interface Notification {
   /** The cycle's Markdown report ('' when there is none yet). */
   report: string;
   reportPath: string | null;
+  /** The hand-off document (src/handoff/document.ts) and its file: to the command as $TDL_HANDOFF_FILE and on stdin, to the webhook beside the text. */
+  handoff?: unknown;
+  handoffPath?: string;
+  /** `escalation`: people are needed (the webhook's `needsPerson`, the command's TDL_NEEDS_PERSON=1). */
+  kind?: 'reminder' | 'escalation' | null;
 }
 
 export interface NotifyTarget extends Pick<HandoffConfig, 'webhookUrl' | 'command'> {
@@ -40,6 +45,8 @@ export interface NotifyOptions {
   signal: AbortSignal;
   /** Bound on each channel (the webhook request, the command). Default 15 s. */
   timeoutMs?: number;
+  /** Called every few seconds while the command runs (the activity's heartbeat). */
+  onTick?: () => void;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -55,7 +62,7 @@ export async function notify(target: NotifyTarget, message: Notification, opts: 
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const [webhook, command] = await Promise.allSettled([
     target.webhookUrl ? postWebhook(target.webhookUrl, target.webhookField ?? 'handoff.webhookUrl', safe, opts.signal, timeoutMs) : null,
-    target.command ? runNotifyCommand(target.command, safe, opts.signal, timeoutMs) : null,
+    target.command ? runNotifyCommand(target.command, safe, opts, timeoutMs) : null,
   ]);
   const failures = [webhook, command].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (failures.length > 0) {
@@ -108,6 +115,7 @@ function webhookPayload(n: Notification): Record<string, unknown> {
     phase: n.phase,
     reportPath: n.reportPath,
     report: n.report,
+    ...(n.handoff !== undefined && { handoff: n.handoff, handoffPath: n.handoffPath, needsPerson: n.kind === 'escalation' }),
   };
 }
 
@@ -144,7 +152,7 @@ async function postWebhook(url: string, field: string, n: Notification, signal: 
   });
 }
 
-async function runNotifyCommand(command: string, n: Notification, signal: AbortSignal, timeoutMs: number): Promise<void> {
+async function runNotifyCommand(command: string, n: Notification, { signal, onTick }: NotifyOptions, timeoutMs: number): Promise<void> {
   // The command's output is only wanted when it fails (its tail goes into the error).
   const dir = mkdtempSync(join(tmpdir(), 'tdl-notify-'));
   const outputPath = join(dir, 'output.log');
@@ -161,11 +169,16 @@ async function runNotifyCommand(command: string, n: Notification, signal: AbortS
         TDL_PHASE: n.phase,
         TDL_MESSAGE: n.text,
         TDL_REPORT_PATH: n.reportPath ?? '',
+        TDL_HANDOFF_FILE: n.handoffPath ?? '',
+        TDL_NEEDS_PERSON: n.kind === 'escalation' ? '1' : '',
+        TDL_REMINDER: n.kind === 'reminder' ? '1' : '',
       },
       timeoutMs,
       outputPath,
       signal,
-      stdin: n.report || n.text,
+      onTick,
+      tickMs: 5000,
+      stdin: n.handoff !== undefined ? JSON.stringify(n.handoff) : n.report || n.text,
     });
     signal.throwIfAborted();
     if (result.exitCode === 0) return;

@@ -25,6 +25,10 @@ import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, hasHandoff, parseLoopConfigAsStarted, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { secretEnvOf } from '../secrets';
+import { buildHandoff } from '../handoff/document';
+import { describeDiff, diffCycles } from '../handoff/diff';
+import { fixRefusal, rememberCycle } from '../handoff/guards';
+import { emptyMemory, type EscalationKind } from '../handoff/types';
 import * as messages from './messages';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
@@ -76,6 +80,11 @@ class Loop {
   private infraRestoredNote: string | null = null;
   private reportPath: string | null = null;
   private memoPhase: Phase | null = null;
+  /** The hand-off contract (documents, guards, escalation): loops started before it replay without. */
+  private readonly contract: boolean;
+  private cannotFixAsked: messages.CannotFix | null = null;
+  /** Root causes of this cycle that had their verified fixes (handoff.maxAttemptsPerCause): for people. */
+  private exhausted: string[] = [];
 
   constructor(
     private readonly config: LoopConfig,
@@ -83,6 +92,7 @@ class Loop {
   ) {
     this.acts = activitiesFor(config);
     this.status = carried ?? initialStatus(config.name, config.maxCycles, new Date());
+    this.contract = patched('handoff-contract');
     this.handleMessages();
   }
 
@@ -95,6 +105,7 @@ class Loop {
       }
       const cycle = this.startCycle();
       const d = await this.diagnose(cycle, await this.test(cycle));
+      if (this.contract) this.compareWithPrevious(cycle);
       switch (nextAfterDiagnosis(d.verdict, cycle.cycle, this.config.maxCycles)) {
         case 'passed':
           return this.finish('passed', `all ${d.tests.total} tests passed in cycle ${cycle.cycle}`);
@@ -212,12 +223,106 @@ class Loop {
   /** awaiting-fix: hand the failures over, then wait (reminding) for a fix or a retest. */
   private async awaitFix(why: string): Promise<'fix' | 'retest'> {
     this.setPhase('awaiting-fix', why);
+    if (this.contract) return this.awaitFixOrPeople(why);
     await this.notify('fix-team', `${this.status.name} cycle ${this.status.cycle}: ${why}`);
     const reminder = durationMs(this.config.handoff.remindEvery);
     while (!(await condition(() => this.status.pendingFix !== null || this.retestAsked !== null, reminder))) {
       await this.notify('fix-team', `${this.status.name} is still waiting for a fix`, true);
     }
     return this.status.pendingFix ? 'fix' : 'retest';
+  }
+
+  /**
+   * awaitFix under the hand-off contract: the document handed over, and the guards: root causes
+   * that had their attempts, a hand-off command that keeps failing, an agent that gives up
+   * (cannotFix) or answers nothing within handoff.agentTimeout go to people; the loop still takes a fix.
+   */
+  private async awaitFixOrPeople(why: string): Promise<'fix' | 'retest'> {
+    const { handoff } = this.config;
+    const memory = this.memory;
+    memory.escalation = null;
+    this.cannotFixAsked = null;
+    const diff = this.current.diff;
+    const headline = `${this.status.name} cycle ${this.status.cycle}: ${diff?.since ? `${describeDiff(diff)}. ` : ''}${why}`;
+    if (this.exhausted.length) {
+      const n = handoff.maxAttemptsPerCause;
+      await this.escalate('max-attempts', `still failing after ${n} verified ${n === 1 ? 'fix' : 'fixes'} that claimed ${this.exhausted.length === 1 ? 'it' : 'them'}: ${this.exhausted.join(', ')}`, this.exhausted, null);
+    } else if (!(await this.handOff(headline))) {
+      await this.escalate('handoff-failed', 'the hand-off could not be delivered (retried)', [], null);
+    }
+    const reminder = durationMs(handoff.remindEvery);
+    let nextReminder = Date.now() + reminder;
+    let agentDeadline = handoff.agentTimeout ? Date.now() + durationMs(handoff.agentTimeout) : Infinity;
+    for (;;) {
+      const wake = Math.max(1, Math.min(nextReminder, agentDeadline) - Date.now());
+      if (await condition(() => this.status.pendingFix !== null || this.retestAsked !== null || this.cannotFixAsked !== null, wake)) {
+        const gaveUp = this.cannotFixAsked as messages.CannotFix | null;
+        if (!gaveUp || this.status.pendingFix || this.retestAsked !== null) break;
+        this.cannotFixAsked = null;
+        await this.escalate('cannot-fix', `the fix team cannot fix it: ${gaveUp.reason}`, messages.boundedFingerprints(gaveUp.fingerprints), gaveUp.agent ?? null);
+        continue;
+      }
+      if (Date.now() >= agentDeadline) {
+        agentDeadline = Infinity;
+        if (!memory.escalation) await this.escalate('agent-timeout', `no fix, cannotFix or retest within handoff.agentTimeout (${handoff.agentTimeout})`, [], null);
+      }
+      if (Date.now() >= nextReminder) {
+        nextReminder += reminder;
+        await this.handOff(`${this.status.name} is still waiting for ${memory.escalation ? 'a person' : 'a fix'}`, 'reminder');
+      }
+    }
+    memory.escalation = null;
+    return this.status.pendingFix ? 'fix' : 'retest';
+  }
+
+  /** Asks people to step in: the fix team's webhook says "needs a person", status waitingFor "people". */
+  private async escalate(kind: EscalationKind, reason: string, fingerprints: string[], by: string | null): Promise<void> {
+    const { status } = this;
+    const escalation = { kind, at: new Date().toISOString(), reason: boundedReason(reason), fingerprints, by };
+    this.memory.escalation = this.current.escalation = escalation;
+    status.waitingFor = 'people';
+    status.reason = boundedReason(`needs a person: ${reason}`);
+    status.updatedAt = escalation.at;
+    setCurrentDetails(renderCurrentDetails(status));
+    log.warn('hand-off escalated to people', { kind, reason: escalation.reason });
+    await this.handOff(`${status.name} needs a person: ${reason}`, 'escalation');
+  }
+
+  /** The hand-off document to the fix team; false when it could not be delivered (retried first). */
+  private async handOff(headline: string, kind: 'reminder' | 'escalation' | null = null): Promise<boolean> {
+    if (!hasHandoff(this.config.handoff)) return true;
+    const cycle = this.current;
+    try {
+      await this.acts.handoff.notify({
+        handoff: this.config.handoff,
+        audience: 'fix-team',
+        loopName: this.status.name,
+        workflowId: workflowInfo().workflowId,
+        cycle: cycle.cycle,
+        phase: this.status.phase,
+        headline: boundedReason(kind === 'reminder' ? `Reminder: ${headline}` : headline),
+        reportPath: cycle.reportPath,
+        document: buildHandoff(this.status, this.config, workflowInfo().workflowId),
+        kind,
+      });
+      return true;
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('hand-off failed', { error: failureMessage(err) });
+      return false;
+    }
+  }
+
+  /** After a diagnosis: the diff against the cycle before, and what the guards remember of it. */
+  private compareWithPrevious(cycle: CycleRecord): void {
+    const memory = this.memory;
+    const previous = this.status.cycles[this.status.cycles.indexOf(cycle) - 1] ?? null;
+    cycle.diff = diffCycles(previous, cycle.rootCauses, memory.seen);
+    this.exhausted = rememberCycle(memory, previous, cycle.diff, this.config.handoff.maxAttemptsPerCause);
+  }
+
+  private get memory() {
+    return (this.status.handoff ??= emptyMemory());
   }
 
   /**
@@ -380,6 +485,7 @@ class Loop {
   private handleMessages(): void {
     setHandler(messages.status, () => this.status);
     setHandler(messages.report, () => renderLoopReport(this.status));
+    setHandler(messages.handoff, () => buildHandoff(this.status, this.config, workflowInfo().workflowId));
     setHandler(messages.fixCommitted, (fix) => this.receiveFix(fix, 'signal'));
     setHandler(
       messages.submitFix,
@@ -394,6 +500,26 @@ class Loop {
           if (FINAL_PHASES.includes(this.status.phase)) {
             throw new Error(`the loop has ended (${this.status.phase}): start a new loop to deploy ${fix.commit}`);
           }
+          const refusal = fixRefusal(this.status.handoff ?? emptyMemory(), this.status.cycles, fix);
+          if (refusal) throw new Error(refusal);
+        },
+      },
+    );
+    setHandler(
+      messages.cannotFix,
+      (arg) => {
+        this.cannotFixAsked = arg;
+        return { escalated: true, cycle: this.status.cycle };
+      },
+      {
+        validator: (arg) => {
+          const problem = messages.cannotFixProblem(arg);
+          if (problem) throw new Error(problem);
+          const { phase } = this.status;
+          if (!this.contract) throw new Error('this loop was started by a version without cannotFix: tell the team directly');
+          if (phase !== 'awaiting-fix') throw new Error(`the loop is not waiting for a fix (phase ${phase}): nothing to give up on now`);
+          const unknown = (arg.fingerprints ?? []).filter((f: string) => !(this.status.handoff?.seen ?? []).includes(f));
+          if (unknown.length) throw new Error(`fingerprints: ${unknown.join(', ')} not diagnosed by this loop; use fingerprints from \`tdl handoff\``);
         },
       },
     );
@@ -414,6 +540,11 @@ class Loop {
     }
     const commit = fix.commit.trim();
     if (this.status.pendingFix?.commit === commit) return; // the same fix reported twice deploys once
+    const refusal = this.contract ? fixRefusal(this.status.handoff ?? emptyMemory(), this.status.cycles, fix) : null;
+    if (refusal) {
+      log.warn(`fixCommitted ignored: ${refusal}`);
+      return;
+    }
     this.status.pendingFix = {
       commit,
       // A signal cannot be refused for its size either: over-long text is cut, saying so.
@@ -421,6 +552,12 @@ class Loop {
       author: messages.boundedText('author', fix.author),
       receivedAt: new Date().toISOString(),
       via,
+      ...(this.contract && {
+        addresses: messages.boundedFingerprints(fix.addresses),
+        prUrl: messages.boundedText('prUrl', fix.prUrl),
+        branch: messages.boundedText('branch', fix.branch),
+        agent: messages.boundedText('agent', fix.agent),
+      }),
     };
   }
 }
@@ -479,6 +616,12 @@ function activitiesFor(config: LoopConfig) {
     rollback: proxyActivities<LoopActivities>({
       startToCloseTimeout: deployTimeoutMs + 120_000,
       retry: { ...retry, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
+    }),
+    // The hand-off command may run a coding agent for minutes: bounded by handoff.timeout, retried, then escalated.
+    handoff: proxyActivities<LoopActivities>({
+      startToCloseTimeout: durationMs(config.handoff.timeout) + 120_000,
+      heartbeatTimeout: '30s',
+      retry: { ...retry, initialInterval: '2s', maximumAttempts: 3 },
     }),
     verify: proxyActivities<LoopActivities>({
       startToCloseTimeout: durationMs(config.verify.timeout) + 120_000,

@@ -2,6 +2,8 @@
  * The loop's own report, rendered from its state: pure, so the `report` query and the saved
  * loop-report.md say the same thing. The full diagnosis of each cycle is in the file it links to.
  */
+import { describeDiff } from '../handoff/diff';
+import { diffSection, escalationLine, fixLine } from '../handoff/render';
 import { mdCell as cell, testCounts as counts } from '../render';
 import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus } from './state';
 
@@ -15,8 +17,10 @@ function cycleSection(c: CycleRecord): string {
     for (const r of c.rootCauses) lines.push(`| ${r.category} | ${r.count} | ${cell(r.summary)} | ${cell(r.hypothesis)} |`);
     lines.push('');
   }
+  lines.push(...diffSection(c.diff));
   if (c.reportPath) lines.push(`Full diagnosis: [${c.reportPath}](${c.reportPath})`, '');
-  if (c.fix) lines.push(`- **Fix**: \`${c.fix.commit}\`${c.fix.summary ? ` ${c.fix.summary}` : ''}${c.fix.author ? ` (${c.fix.author})` : ''}, by ${c.fix.via} at ${c.fix.receivedAt}`);
+  if (c.escalation) lines.push(escalationLine(c.escalation));
+  if (c.fix) lines.push(fixLine(c.fix));
   if (c.deploy) {
     const d = c.deploy;
     const what = d.error
@@ -77,6 +81,8 @@ export function renderCurrentDetails(s: LoopStatus): string {
   const lines = [`**${s.phase}**, cycle ${s.cycle} of ${s.maxCycles}`, '', `Last run: ${counts(s.lastRun)}`];
   if (s.rootCauses.length) lines.push('');
   for (const r of s.rootCauses) lines.push(`- ${r.count} × \`${r.category}\`: ${r.summary}`);
+  const diff = s.cycles[s.cycles.length - 1]?.diff;
+  if (diff?.since) lines.push('', `Against cycle ${diff.since}: ${describeDiff(diff)}`);
   // Waiting for a fix, the reason is the root causes above: say it once.
   if (s.reason && s.reason !== describeRootCauses(s.rootCauses)) lines.push('', s.reason);
   return lines.join('\n');

@@ -6,6 +6,7 @@ import type { Category, TestCounts, Verdict } from '../diagnosis/types';
 import { classifyText, isInfrastructure } from '../diagnosis/categorize';
 import { clipText } from '../diagnosis/redact';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import { boundCauseIds, boundFixClaims, type CycleDiff, type Escalation, type HandoffMemory } from '../handoff/types';
 import { MESSAGE_LIMITS } from './messages';
 
 export type Phase =
@@ -21,7 +22,8 @@ export type Phase =
 
 export const FINAL_PHASES: readonly Phase[] = ['passed', 'gave-up', 'cancelled'];
 
-export type WaitingFor = 'fix' | 'infra' | null;
+/** `people`: a hand-off was escalated (src/handoff/guards.ts); the loop still takes a fix. */
+export type WaitingFor = 'fix' | 'infra' | 'people' | null;
 
 export interface RunSummary extends TestCounts {
   durationMs: number;
@@ -32,6 +34,10 @@ export interface RootCause {
   count: number;
   summary: string;
   hypothesis: string;
+  /** Stable across cycles and loops (src/handoff/fingerprint.ts); absent in loops diagnosed before it existed. */
+  fingerprint?: string;
+  /** A few of its test ids; all of them are in the hand-off file. */
+  tests?: string[];
 }
 
 export interface FixRecord {
@@ -40,6 +46,12 @@ export interface FixRecord {
   author: string | null;
   receivedAt: string;
   via: 'signal' | 'update';
+  /** The fingerprints the fix says it addresses (empty: it does not say). */
+  addresses?: string[];
+  prUrl?: string | null;
+  branch?: string | null;
+  /** The coding agent that made it; null: a person. */
+  agent?: string | null;
 }
 
 export interface DeployRecord {
@@ -96,6 +108,10 @@ export interface CycleRecord {
   outcome: string | null;
   /** An older cycle kept short (counts, verdict, root-cause categories, fix commit, outcome); details in reportPath. */
   compacted?: true;
+  /** Root causes against the cycle before (src/handoff/diff.ts). */
+  diff?: CycleDiff | null;
+  /** The last time this cycle's hand-off was escalated to people. */
+  escalation?: Escalation | null;
 }
 
 /** Cycles older than the ones `cycles` keeps, counted. */
@@ -124,6 +140,8 @@ export interface LoopStatus {
   /** Why the loop is where it is (blocked, gave up, failed to deploy), in a sentence. */
   reason: string | null;
   updatedAt: string;
+  /** What the hand-off guards remember across cycles; absent in loops started before them. */
+  handoff?: HandoffMemory;
 }
 
 export function initialStatus(name: string, maxCycles: number, now: Date): LoopStatus {
@@ -286,6 +304,7 @@ function boundRootCauses(rootCauses: RootCause[], compact = false): RootCause[] 
     count: r.count,
     summary: compact ? '' : clip(r.summary, L.rootCauseText),
     hypothesis: compact ? '' : clip(r.hypothesis, L.rootCauseText),
+    ...boundCauseIds(r, compact),
   }));
 }
 
@@ -295,6 +314,7 @@ function boundFix(fix: FixRecord | null, compact = false): void {
   fix.commit = clip(fix.commit, MESSAGE_LIMITS.commit);
   fix.summary = compact ? null : clipOrNull(fix.summary, MESSAGE_LIMITS.summary);
   fix.author = compact ? null : clipOrNull(fix.author, MESSAGE_LIMITS.author);
+  boundFixClaims(fix, compact);
 }
 
 /** Bounds a cycle's free text in place; `compact` keeps only its gist. */
@@ -306,6 +326,8 @@ function boundCycle(c: CycleRecord, compact = false): void {
     // A copy: a fix still pending many cycles later is the same object, and keeps its summary there.
     if (c.fix) c.fix = { ...c.fix };
     boundFix(c.fix, true);
+    if (c.diff) c.diff = null;
+    if (c.escalation) c.escalation = null;
     Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, compacted: true });
     return;
   }

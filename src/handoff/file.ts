@@ -1,0 +1,40 @@
+/**
+ * The hand-off file: the workflow's bounded document completed from the cycle's diagnosis.json
+ * (every kept test id, evidence, variants, the probes), redacted, written next to the cycle's report.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { redactDeep } from '../diagnosis/redact';
+import type { Diagnosis, ProbeEvidence } from '../diagnosis/types';
+import { writeFileAtomic } from '../activities/paths';
+import type { HandoffDocument } from './document';
+import { fingerprintOf } from './fingerprint';
+
+/** Evidence lines per root cause in the file. */
+const EVIDENCE_LINES = 12;
+
+export function completeHandoff(doc: HandoffDocument): HandoffDocument {
+  const path = doc.links.diagnosis;
+  if (!path || !existsSync(path)) return doc;
+  const diagnosis = JSON.parse(readFileSync(path, 'utf8')) as Diagnosis & { probes?: ProbeEvidence };
+  const clusters = new Map(diagnosis.clusters.map((c) => [fingerprintOf(c.category, c.signature), c]));
+  const rootCauses = doc.rootCauses.map((r) => {
+    const c = clusters.get(r.fingerprint);
+    return c ? { ...r, tests: c.tests, evidence: c.evidence.slice(0, EVIDENCE_LINES), variants: c.variants } : r;
+  });
+  return {
+    ...doc,
+    rootCauses,
+    reproduce: { ...doc.reproduce, mustPass: rootCauses.flatMap((r) => r.tests) },
+    ...(diagnosis.probes && { probes: diagnosis.probes }),
+  };
+}
+
+/** Writes the completed, redacted document beside the cycle's report (or in `fallbackDir`); returns it and its path. */
+export function writeHandoffFile(doc: HandoffDocument, fallbackDir: string, secrets: readonly string[]): { document: HandoffDocument; path: string } {
+  const dir = doc.links.report ? dirname(doc.links.report) : fallbackDir;
+  const path = join(dir, 'handoff.json');
+  const document = redactDeep({ ...completeHandoff(doc), links: { ...doc.links, handoffFile: path } }, secrets);
+  writeFileAtomic(path, JSON.stringify(document, null, 2) + '\n');
+  return { document, path };
+}
