@@ -37,13 +37,17 @@ import {
   nextShipStep,
   waitingForOf,
   describeRootCauses,
+  judgeServiceLogs,
+  readsServiceLogs,
   type CycleRecord,
   type FixRecord,
   type InfraBlock,
   type LoopStatus,
   type Phase,
+  type ServiceLogsRecord,
   type ShipAttempt,
 } from './state';
+import { accountPhaseChange } from './time';
 
 export interface LoopResult {
   name: string;
@@ -65,6 +69,8 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
 /** One attempt at shipping a fix; a deploy failure as thrown, rethrown when it ends the loop. */
 interface Attempt extends ShipAttempt {
   thrown?: unknown;
+  /** When the deploy started (RFC 3339): the service's logs are read from then on. */
+  since: string;
 }
 
 /** The loop's state, its message handlers and its steps. */
@@ -239,6 +245,8 @@ class Loop {
           const rb = await this.acts.rollback.rollback({ deploy: this.config.deploy, toRevision: next.to });
           const after = await this.checkHealth(true);
           attempt.rollback = cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
+        } else if (next.step === 'logs') {
+          attempt.logs = cycle.serviceLogs = await this.readServiceLogs(attempt);
         } else if (next.step === 'end') {
           throw attempt.thrown;
         } else if (next.step === 'wait-infra') {
@@ -265,6 +273,9 @@ class Loop {
       verifies: Boolean(config.verify.url),
       verify: null,
       rollback: null,
+      since: new Date().toISOString(),
+      // Loops started before the logs step replay without it.
+      readsLogs: readsServiceLogs(config.deploy, config.verify) && patched('service-logs'),
     };
     // What is known of a deploy that did not report back: nothing but its error, if any.
     const bare = (error: string | null) => ({
@@ -293,6 +304,28 @@ class Loop {
       attempt.thrown = err;
     }
     return attempt;
+  }
+
+  /** The failing revision's error logs, judged; logs that cannot be read are noted, never fatal. */
+  private async readServiceLogs(attempt: Attempt): Promise<ServiceLogsRecord> {
+    const { config } = this;
+    const revision = attempt.deployed?.revision ?? null;
+    const source = config.deploy.kind === 'cloud-run' ? 'cloud-logging' : 'command';
+    try {
+      const logs = await this.acts.logs.serviceLogs({
+        deploy: config.deploy,
+        verify: config.verify,
+        commit: attempt.commit,
+        revision,
+        since: attempt.since,
+        cycle: this.status.cycle,
+      });
+      return { ...logs, revision, ...judgeServiceLogs(logs.top), error: null };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('service logs unavailable', { error: failureMessage(err) });
+      return { source, revision, read: 0, top: [], verdict: null, category: null, decidingEntry: null, error: failureMessage(err) };
+    }
   }
 
   /**
@@ -364,6 +397,7 @@ class Loop {
 
   private setPhase(phase: Phase, reason: string | null = null): void {
     const { status } = this;
+    accountPhaseChange(status, phase, new Date());
     status.phase = phase;
     status.waitingFor = waitingForOf(phase);
     status.reason = reason;
@@ -372,7 +406,7 @@ class Loop {
     setCurrentDetails(renderCurrentDetails(status));
     // Memo lets `tdl list` show phase and cycle without a query per loop; one event per change.
     if (this.memoPhase !== phase) {
-      upsertMemo({ phase, cycle: status.cycle });
+      upsertMemo({ phase, cycle: status.cycle, time: status.time });
       this.memoPhase = phase;
     }
   }
@@ -476,6 +510,11 @@ function activitiesFor(config: LoopConfig) {
     rollback: proxyActivities<LoopActivities>({
       startToCloseTimeout: deployTimeoutMs + 120_000,
       retry: { ...retry, initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 6 },
+    }),
+    // A few tries, then the loop decides without the logs.
+    logs: proxyActivities<LoopActivities>({
+      startToCloseTimeout: '6m',
+      retry: { ...retry, initialInterval: '2s', maximumAttempts: 3 },
     }),
     verify: proxyActivities<LoopActivities>({
       startToCloseTimeout: durationMs(config.verify.timeout) + 120_000,
