@@ -1,6 +1,7 @@
 /** Human-readable output of the CLI (JSON goes out as it is, with --json). */
 import { testCounts } from '../render';
 import type { LoopStatus } from '../workflows/state';
+import { describeTime, timeSpentAt } from '../workflows/time';
 
 export function formatStatus(id: string, s: LoopStatus): string {
   const lines = [
@@ -15,6 +16,7 @@ export function formatStatus(id: string, s: LoopStatus): string {
   }
   if (s.pendingFix) lines.push(`  pending fix: ${s.pendingFix.commit}${s.pendingFix.summary ? ` (${s.pendingFix.summary})` : ''}`);
   if (s.reason) lines.push(`  why:       ${s.reason}`);
+  if (s.time) lines.push(`  time:      ${describeTime(timeSpentAt(s.time, s.phase, new Date()), s.time.timeToGreenMs)}`);
   lines.push(`  updated:   ${s.updatedAt}`);
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import type * as Gax from 'google-gax';
 import type { DeployConfig, VerifyConfig } from '../config/types';
 import { durationMs } from '../config';
 import { clipText, redact } from '../diagnosis/redact';
+import { FailureType, LoopError } from '../errors';
 import { logTail, runCommand } from '../process';
 
 /** What the loop keeps of a service's logs (it enters workflow history). */
@@ -84,20 +85,33 @@ async function cloudLoggingEntries(config: CloudRunConfig, req: LogsRequest): Pr
   }
   const client = new v2.LoggingServiceV2Client(options);
   try {
-    const [entries] = await client.listLogEntries(
-      {
-        resourceNames: [`projects/${config.project}`],
-        filter: revisionErrorFilter(config.service, req.revision, req.since),
-        orderBy: 'timestamp desc',
-        pageSize: LOG_LIMITS.read,
-      },
-      { autoPaginate: false, timeout: 30_000, maxResults: LOG_LIMITS.read },
-    );
+    // Credentials first: the generated client does not handle their failure (an unhandled rejection).
+    await client.auth.getClient().catch((err: Error) => {
+      throw rejected(`no credentials for Cloud Logging (${err.message}): give the worker Application Default Credentials with roles/logging.viewer`);
+    });
+    const [entries] = await client
+      .listLogEntries(
+        {
+          resourceNames: [`projects/${config.project}`],
+          filter: revisionErrorFilter(config.service, req.revision, req.since),
+          orderBy: 'timestamp desc',
+          pageSize: LOG_LIMITS.read,
+        },
+        { autoPaginate: false, timeout: 30_000, maxResults: LOG_LIMITS.read, retry: null },
+      )
+      .catch((err: { code?: number; message?: string }) => {
+        const status = loggingGax().Status;
+        const permanent = [status.PERMISSION_DENIED, status.UNAUTHENTICATED, status.INVALID_ARGUMENT, status.NOT_FOUND];
+        // Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, ...) is left to the activity's few retries.
+        throw permanent.includes(err.code as number) ? rejected(`Cloud Logging refused to list ${config.service}'s entries: ${err.message}`) : err;
+      });
     return (entries as LogEntry[]).map(entryText).filter((t) => t !== '');
   } finally {
     await Promise.allSettled([client.close()]);
   }
 }
+
+const rejected = (message: string) => new LoopError(FailureType.ServiceLogsRejected, redact(message));
 
 type LogEntry = { textPayload?: string | null; jsonPayload?: { fields?: Record<string, { stringValue?: string | null }> } | null };
 

@@ -101,3 +101,8 @@ export function describeTimeSpent(t: TimeSpent): string {
   const parts = LABELS.filter(([k]) => t[k] > 0).map(([k, label]) => `${label} ${formatDuration(t[k])}`);
   return parts.join(', ') || 'nothing yet';
 }
+
+/** Where the time went, in a line, and the time to green once there. */
+export function describeTime(spent: TimeSpent, timeToGreenMs: number | null): string {
+  return `${describeTimeSpent(spent)}${timeToGreenMs === null ? '' : `; green after ${formatDuration(timeToGreenMs)}`}`;
+}
