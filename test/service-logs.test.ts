@@ -14,7 +14,7 @@ import { LOG_LIMITS, readServiceLogs, revisionErrorFilter, splitEntries, topDist
 import { LoopError } from '../src/errors';
 import { listLoops } from '../src/cli/loops';
 import * as messages from '../src/workflows/messages';
-import { judgeServiceLogs, nextShipStep, type ServiceLogsRecord, type ShipAttempt } from '../src/workflows/state';
+import { judgeServiceLogs, nextShipStep, readsServiceLogs, type ServiceLogsRecord, type ShipAttempt } from '../src/workflows/state';
 import { DB_INIT_FAILURE } from '../examples/stand-ins/cloud-run';
 import { startCloudLoggingStandIn, type CloudLoggingStandIn } from '../examples/stand-ins/cloud-logging';
 import { loopInput, stagingDir, startHealthServer } from './support/loop-input';
@@ -79,6 +79,15 @@ describe('service logs: entries, de-duplication, judgement', function () {
     assert.equal(judgeServiceLogs([{ text: "TypeError: Cannot read properties of undefined (reading 'split')\n    at parse (/app/ws.js:14:22)" }]).verdict, 'code');
     assert.equal(judgeServiceLogs([{ text: 'Application startup failed. Exiting.' }]).verdict, null, 'nothing conclusive');
     assert.equal(judgeServiceLogs([]).verdict, null);
+  });
+
+  it('are read for Cloud Run (from a Logging stand-in only when the Admin API is a stand-in) and with verify.logsCommand', function () {
+    const run = { kind: 'cloud-run', endpoint: null, logsEndpoint: null };
+    assert.equal(readsServiceLogs(run, { logsCommand: null }), true);
+    assert.equal(readsServiceLogs({ ...run, endpoint: '127.0.0.1:1' }, { logsCommand: null }), false, 'never the real API for a stand-in deploy');
+    assert.equal(readsServiceLogs({ ...run, endpoint: '127.0.0.1:1', logsEndpoint: '127.0.0.1:2' }, { logsCommand: null }), true);
+    assert.equal(readsServiceLogs({ kind: 'command' }, { logsCommand: null }), false);
+    assert.equal(readsServiceLogs({ kind: 'command' }, { logsCommand: 'kubectl logs deploy/backend --since=10m' }), true);
   });
 
   it('decides the next step of shipping a fix with the logs, read before a rollback', function () {

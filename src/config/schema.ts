@@ -273,7 +273,7 @@ export function loopInputSchema(rule: DurationRule) {
     interval: duration(rule, STEP_TIMEOUT, '10s', 'between health checks'),
     logsCommand: inlineCommand().meta({
       description:
-        "for command deploys: prints the service's recent error logs (COMMIT, REVISION and SINCE, the deploy's start in RFC 3339, are set), read when a deploy or verification fails",
+        "prints the service's recent error logs, read when a deploy or verification fails (COMMIT, REVISION and SINCE, the deploy's start in RFC 3339, are set); for command deploys, or instead of Cloud Logging",
     }),
   });
 

@@ -43,14 +43,15 @@ export interface ServiceLogs {
   top: { text: string; count: number }[];
 }
 
+/** verify.logsCommand when given (the team's own log store), otherwise Cloud Logging for Cloud Run. */
 export async function readServiceLogs(deploy: DeployConfig, verify: VerifyConfig, req: LogsRequest): Promise<ServiceLogs> {
-  if (deploy.kind === 'cloud-run') {
-    const entries = await cloudLoggingEntries(deploy, req);
-    return { source: 'cloud-logging', read: entries.length, top: topDistinct(entries) };
+  if (verify.logsCommand) {
+    const entries = splitEntries(await commandOutput(verify.logsCommand, verify, req));
+    return { source: 'command', read: entries.length, top: topDistinct(entries) };
   }
-  if (!verify.logsCommand) throw new Error('no service logs for this deploy: set verify.logsCommand');
-  const entries = splitEntries(await commandOutput(verify.logsCommand, verify, req));
-  return { source: 'command', read: entries.length, top: topDistinct(entries) };
+  if (deploy.kind !== 'cloud-run') throw new LoopError(FailureType.ServiceLogsRejected, 'no service logs for this deploy: set verify.logsCommand');
+  const entries = await cloudLoggingEntries(deploy, req);
+  return { source: 'cloud-logging', read: entries.length, top: topDistinct(entries) };
 }
 
 // Cloud Logging -------------------------------------------------------------------------------------

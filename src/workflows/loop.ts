@@ -310,7 +310,7 @@ class Loop {
   private async readServiceLogs(attempt: Attempt): Promise<ServiceLogsRecord> {
     const { config } = this;
     const revision = attempt.deployed?.revision ?? null;
-    const source = config.deploy.kind === 'cloud-run' ? 'cloud-logging' : 'command';
+    const source = config.verify.logsCommand ? 'command' : 'cloud-logging';
     try {
       const logs = await this.acts.logs.serviceLogs({
         deploy: config.deploy,

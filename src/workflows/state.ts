@@ -224,9 +224,13 @@ export function nextAfterFailedVerify(verify: VerifyRecord, rollback: RollbackRe
   return looksLikeInfrastructure(verify) ? 'blocked-infra' : 'awaiting-fix';
 }
 
-/** Whether the loop can read a deploy's service logs: Cloud Logging for Cloud Run, verify.logsCommand otherwise. */
-export function readsServiceLogs(deploy: { kind: string }, verify: { logsCommand?: string | null }): boolean {
-  return deploy.kind === 'cloud-run' || Boolean(verify.logsCommand);
+/**
+ * Whether the loop can read a deploy's service logs: Cloud Logging for Cloud Run (a loop pointed at a
+ * Cloud Run stand-in reads logs only from a Logging stand-in, never the real API), verify.logsCommand otherwise.
+ */
+export function readsServiceLogs(deploy: { kind: string; endpoint?: string | null; logsEndpoint?: string | null }, verify: { logsCommand?: string | null }): boolean {
+  if (verify.logsCommand) return true;
+  return deploy.kind === 'cloud-run' && (!deploy.endpoint || Boolean(deploy.logsEndpoint));
 }
 
 /** An exception with its stack, as a process's start-up prints it (Python, Node, JVM, Go). */
