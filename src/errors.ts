@@ -25,6 +25,8 @@ export const FailureType = {
    * run, or a name the policy does not have. Never retried: the message names the field and the names.
    */
   CommandNotAllowed: 'CommandNotAllowed',
+  /** The service's logs cannot be read (no credentials or permission, a refused filter): the loop decides without them. */
+  ServiceLogsRejected: 'ServiceLogsRejected',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 
@@ -37,6 +39,7 @@ export const NON_RETRYABLE_TYPES: FailureType[] = [
   FailureType.DeployFailed,
   FailureType.NotifyRejected,
   FailureType.CommandNotAllowed,
+  FailureType.ServiceLogsRejected,
 ];
 
 /**

@@ -4,6 +4,11 @@
  * sent as `Authorization: Bearer <token>`. Without either, it answers like the seed's backend did:
  * a VALIDATION_FAILED welcome message, then close 1008. Loopback only.
  *
+ * Its database can break (a revision's migration dropping tables, as in the seed): the service then
+ * logs the start-up error at ERROR through `log` and answers 503 until someone repairs it, in code
+ * (`repairDatabase`) or as the infrastructure team would, `POST /admin/database/repair` with the
+ * `x-admin-key` the service was started with.
+ *
  * Run: node dist/examples/staging/service.js --port 8090   (JWT secret from STAGING_JWT_SECRET)
  */
 import * as http from 'node:http';
@@ -24,12 +29,20 @@ export interface StagingServiceOptions {
   health?: number;
   /** Require the `jwt-auth` subprotocol (default true, as in the seed). */
   requireSubprotocol?: boolean;
+  /** Where the service's own log lines go (default: nowhere). */
+  log?: (severity: 'INFO' | 'ERROR', text: string) => void;
+  /** Enables `POST /admin/database/repair` for callers sending it as `x-admin-key`. */
+  adminKey?: string;
 }
 
 export interface StagingService {
   url: string;
   wsUrl: string;
   setHealth(status: number): void;
+  /** The database fails: start-up errors logged (one per connection attempt), 503 until repaired. */
+  breakDatabase(attempts?: number): void;
+  repairDatabase(): void;
+  readonly databaseBroken: boolean;
   close(): Promise<void>;
 }
 
@@ -38,8 +51,30 @@ export async function startStagingService(opts: StagingServiceOptions): Promise<
   const key = new TextEncoder().encode(opts.jwtSecret);
   const requireSubprotocol = opts.requireSubprotocol ?? true;
   let health = opts.health ?? 200;
+  let databaseBroken = false;
+  const log = opts.log ?? (() => undefined);
+
+  function repairDatabase(): void {
+    if (!databaseBroken) return;
+    databaseBroken = false;
+    health = 200;
+    log('INFO', 'Database tables present; service ready');
+  }
 
   const server = http.createServer((req, res) => {
+    if (req.method === 'POST' && req.url === '/admin/database/repair' && opts.adminKey) {
+      const allowed = req.headers['x-admin-key'] === opts.adminKey;
+      if (allowed) repairDatabase();
+      res.writeHead(allowed ? 200 : 403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(allowed ? { database: 'repaired' } : { error: 'x-admin-key not accepted' }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/health' && databaseBroken) {
+      // What Cloud Run's front end says when no instance can start: the reason is in the logs.
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('Service Unavailable');
+      return;
+    }
     if (req.method === 'GET' && req.url === '/health') {
       const healthy = health === 200;
       res.writeHead(health, { 'content-type': 'application/json' });
@@ -104,6 +139,19 @@ export async function startStagingService(opts: StagingServiceOptions): Promise<
     wsUrl: `ws://${host}:${port}/ws`,
     setHealth: (status) => {
       health = status;
+    },
+    breakDatabase: (attempts = 3) => {
+      databaseBroken = true;
+      health = 503;
+      for (let i = 1; i <= attempts; i++) {
+        log('INFO', `Running database migrations (attempt ${i} of ${attempts})`);
+        log('ERROR', DATABASE_STARTUP_ERROR);
+      }
+      log('ERROR', 'Application startup failed. Exiting.');
+    },
+    repairDatabase,
+    get databaseBroken() {
+      return databaseBroken;
     },
     close: async () => {
       for (const client of wss.clients) client.terminate();

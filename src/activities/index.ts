@@ -4,10 +4,12 @@
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
 import { redact } from '../diagnosis/redact';
+import { FailureType, LoopError } from '../errors';
 import type { DeployChoice, HandoffChoice, SuiteChoice } from '../config/types';
 import { resolveCommands, type CommandPolicy } from '../policy';
 import { deployIn, rollbackTo, type DeployInput, type RollbackInput } from './deploy';
 import { diagnoseIn, type DiagnoseInput } from './diagnose';
+import { serviceLogsIn, type ServiceLogsInput } from './logs';
 import { typed } from './failures';
 import { notifyTeam, type NotifyInput } from './notify';
 import { loopDir, removeWorkDir, writeFileAtomic } from './paths';
@@ -35,6 +37,14 @@ export function createActivities({ reportsDir, commands = null }: ActivityDeps) 
     rollback: (input: Omit<RollbackInput, 'deploy'> & { deploy: DeployChoice }) =>
       typed(async () => rollbackTo({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
     verify: (input: VerifyInput) => typed(() => verifyHealth(input)),
+    serviceLogs: (input: Omit<ServiceLogsInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => {
+        // An inline command like any other: a policy that refuses them refuses this one too.
+        if (input.verify.logsCommand && commands && !commands.allowInline) {
+          throw new LoopError(FailureType.CommandNotAllowed, "verify.logsCommand: this worker runs only the commands its policy names, not inline ones");
+        }
+        return serviceLogsIn(reportsDir, { ...input, ...resolveCommands(commands, { deploy: input.deploy }) });
+      }),
     notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
       typed(async () => notifyTeam(reportsDir, { ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
     /** Writes the loop's report (Markdown) next to its cycles, at the loop's end; returns the path. */

@@ -4,6 +4,7 @@ import { describeDiff } from '../handoff/diff';
 import { fixedBy } from '../handoff/guards';
 import { testCounts } from '../render';
 import type { LoopStatus } from '../workflows/state';
+import { describeTime, timeSpentAt } from '../workflows/time';
 
 export function formatStatus(id: string, s: LoopStatus): string {
   const lines = [
@@ -22,6 +23,7 @@ export function formatStatus(id: string, s: LoopStatus): string {
   const fixed = [...s.cycles].reverse().find((c) => c.fix)?.fix;
   if (fixed) lines.push(`  last fix:  ${fixed.commit} by ${fixedBy(fixed)}${fixed.prUrl ? `, ${fixed.prUrl}` : ''}`);
   if (s.reason) lines.push(`  why:       ${s.reason}`);
+  if (s.time) lines.push(`  time:      ${describeTime(timeSpentAt(s.time, s.phase, new Date()), s.time.timeToGreenMs)}`);
   lines.push(`  updated:   ${s.updatedAt}`);
   return lines.join('\n');
 }

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ConfigError, parseLoopConfig, type LoopConfig } from '../config';
 import * as messages from '../workflows/messages';
-import { FINAL_PHASES, type LoopStatus } from '../workflows/state';
+import { FINAL_PHASES, type LoopStatus, type Phase } from '../workflows/state';
+import { timeSpentAt, type LoopTime, type TimeSpent } from '../workflows/time';
 import { formatHandoff, formatStatus, formatTable } from './format';
 import { UsageError, type Io } from './io';
 
@@ -146,14 +147,18 @@ export interface LoopListing {
   phase: string | null;
   cycle: number | null;
   startTime: string;
+  /** Where the loop's time went, as of now (null for loops from before time was accounted). */
+  time: (TimeSpent & { timeToGreenMs: number | null }) | null;
 }
 
 export async function listLoops(client: Client, io: Io, opts: { json: boolean; limit: number }): Promise<number> {
   const loops: LoopListing[] = [];
   // Visibility lists newest first.
   for await (const wf of client.workflow.list({ query: `WorkflowType = '${messages.WORKFLOW_TYPE}'` })) {
-    const memo = (wf.memo ?? {}) as { phase?: string; cycle?: number };
-    loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase: memo.phase ?? null, cycle: memo.cycle ?? null, startTime: wf.startTime.toISOString() });
+    const memo = (wf.memo ?? {}) as { phase?: Phase; cycle?: number; time?: LoopTime };
+    // The memo's totals are as of the last phase change: a running loop's current phase counts on to now.
+    const time = memo.time ? { ...timeSpentAt(memo.time, wf.status.name === 'RUNNING' ? memo.phase! : 'passed', new Date()), timeToGreenMs: memo.time.timeToGreenMs } : null;
+    loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase: memo.phase ?? null, cycle: memo.cycle ?? null, startTime: wf.startTime.toISOString(), time });
     if (loops.length >= opts.limit) break;
   }
   if (opts.json) io.out(JSON.stringify(loops));

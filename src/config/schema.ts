@@ -230,6 +230,11 @@ function deploySchema(rule: DurationRule) {
       .nullable()
       .default(null)
       .meta({ description: 'host:port of a plaintext Cloud Run Admin API stand-in; for local testing only' }),
+    logsEndpoint: text()
+      .regex(/^[^\s:/]+:\d{1,5}$/, { error: (iss) => `must be host:port, got ${describe(iss.input)}` })
+      .nullable()
+      .default(null)
+      .meta({ description: "host:port of a plaintext Cloud Logging API stand-in (the service's logs); for local testing only" }),
     timeout: timeout('10m'),
   });
   return z.preprocess(
@@ -266,6 +271,10 @@ export function loopInputSchema(rule: DurationRule) {
     expectStatus: wholeNumber(100, 599, 200).meta({ description: 'the status that means healthy' }),
     timeout: duration(rule, STEP_TIMEOUT, '10m', 'how long to wait for staging to be healthy'),
     interval: duration(rule, STEP_TIMEOUT, '10s', 'between health checks'),
+    logsCommand: inlineCommand().meta({
+      description:
+        "prints the service's recent error logs, read when a deploy or verification fails (COMMIT, REVISION and SINCE, the deploy's start in RFC 3339, are set); for command deploys, or instead of Cloud Logging",
+    }),
   });
 
   const probes = section({

@@ -41,13 +41,17 @@ import {
   nextShipStep,
   waitingForOf,
   describeRootCauses,
+  judgeServiceLogs,
+  readsServiceLogs,
   type CycleRecord,
   type FixRecord,
   type InfraBlock,
   type LoopStatus,
   type Phase,
+  type ServiceLogsRecord,
   type ShipAttempt,
 } from './state';
+import { accountPhaseChange } from './time';
 
 export interface LoopResult {
   name: string;
@@ -69,6 +73,8 @@ export async function testDeployLoop(input: unknown, carried?: LoopStatus): Prom
 /** One attempt at shipping a fix; a deploy failure as thrown, rethrown when it ends the loop. */
 interface Attempt extends ShipAttempt {
   thrown?: unknown;
+  /** When the deploy started (RFC 3339): the service's logs are read from then on. */
+  since: string;
 }
 
 /** The loop's state, its message handlers and its steps. */
@@ -344,6 +350,8 @@ class Loop {
           const rb = await this.acts.rollback.rollback({ deploy: this.config.deploy, toRevision: next.to });
           const after = await this.checkHealth(true);
           attempt.rollback = cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
+        } else if (next.step === 'logs') {
+          attempt.logs = cycle.serviceLogs = await this.readServiceLogs(attempt);
         } else if (next.step === 'end') {
           throw attempt.thrown;
         } else if (next.step === 'wait-infra') {
@@ -370,6 +378,9 @@ class Loop {
       verifies: Boolean(config.verify.url),
       verify: null,
       rollback: null,
+      since: new Date().toISOString(),
+      // Loops started before the logs step replay without it.
+      readsLogs: readsServiceLogs(config.deploy, config.verify) && patched('service-logs'),
     };
     // What is known of a deploy that did not report back: nothing but its error, if any.
     const bare = (error: string | null) => ({
@@ -398,6 +409,28 @@ class Loop {
       attempt.thrown = err;
     }
     return attempt;
+  }
+
+  /** The failing revision's error logs, judged; logs that cannot be read are noted, never fatal. */
+  private async readServiceLogs(attempt: Attempt): Promise<ServiceLogsRecord> {
+    const { config } = this;
+    const revision = attempt.deployed?.revision ?? null;
+    const source = config.verify.logsCommand ? 'command' : 'cloud-logging';
+    try {
+      const logs = await this.acts.logs.serviceLogs({
+        deploy: config.deploy,
+        verify: config.verify,
+        commit: attempt.commit,
+        revision,
+        since: attempt.since,
+        cycle: this.status.cycle,
+      });
+      return { ...logs, revision, ...judgeServiceLogs(logs.top), error: null };
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('service logs unavailable', { error: failureMessage(err) });
+      return { source, revision, read: 0, top: [], verdict: null, category: null, decidingEntry: null, error: failureMessage(err) };
+    }
   }
 
   /**
@@ -469,6 +502,7 @@ class Loop {
 
   private setPhase(phase: Phase, reason: string | null = null): void {
     const { status } = this;
+    accountPhaseChange(status, phase, new Date());
     status.phase = phase;
     status.waitingFor = waitingForOf(phase);
     status.reason = reason;
@@ -477,7 +511,7 @@ class Loop {
     setCurrentDetails(renderCurrentDetails(status));
     // Memo lets `tdl list` show phase and cycle without a query per loop; one event per change.
     if (this.memoPhase !== phase) {
-      upsertMemo({ phase, cycle: status.cycle });
+      upsertMemo({ phase, cycle: status.cycle, time: status.time });
       this.memoPhase = phase;
     }
   }
@@ -621,6 +655,11 @@ function activitiesFor(config: LoopConfig) {
     handoff: proxyActivities<LoopActivities>({
       startToCloseTimeout: durationMs(config.handoff.timeout) + 120_000,
       heartbeatTimeout: '30s',
+      retry: { ...retry, initialInterval: '2s', maximumAttempts: 3 },
+    }),
+    // A few tries, then the loop decides without the logs.
+    logs: proxyActivities<LoopActivities>({
+      startToCloseTimeout: '6m',
       retry: { ...retry, initialInterval: '2s', maximumAttempts: 3 },
     }),
     verify: proxyActivities<LoopActivities>({

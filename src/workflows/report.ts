@@ -5,7 +5,18 @@
 import { describeDiff } from '../handoff/diff';
 import { diffSection, escalationLine, fixLine } from '../handoff/render';
 import { mdCell as cell, testCounts as counts } from '../render';
-import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus } from './state';
+import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus, type ServiceLogsRecord } from './state';
+import { describeTime, describeTimeSpent, formatDuration } from './time';
+
+function serviceLogsLines(l: ServiceLogsRecord): string[] {
+  const where = `${l.source === 'cloud-logging' ? 'Cloud Logging' : 'verify.logsCommand'}${l.revision ? `, revision ${l.revision}` : ''}`;
+  if (l.error) return [`- **Service logs** (${where}): not read: ${l.error}`];
+  const says = l.verdict ? `: **${l.verdict}** (${l.category})` : l.top.length ? ': nothing conclusive' : ': no errors since the deploy';
+  const lines = [`- **Service logs** (${where}), ${l.read} error entries, ${l.top.length} distinct${says}`];
+  // Entries keep their line breaks (stack traces): an indented code block each.
+  for (const e of l.top) lines.push(`  - ${e.count} ×`, '', ...e.text.split('\n').map((t) => `        ${t}`), '');
+  return lines;
+}
 
 function cycleSection(c: CycleRecord): string {
   const lines = [`## Cycle ${c.cycle}`, '', `Started ${c.startedAt}. Tests: ${counts(c.tests)}. Verdict: **${c.verdict ?? 'pending'}**.`, ''];
@@ -34,6 +45,7 @@ function cycleSection(c: CycleRecord): string {
     lines.push(`- **Verify**: ${c.verify.healthy ? 'healthy' : 'unhealthy'} after ${c.verify.attempts} checks (${(c.verify.durationMs / 1000).toFixed(1)} s)`);
     for (const e of c.verify.evidence) lines.push(`  - ${e}`);
   }
+  if (c.serviceLogs) lines.push(...serviceLogsLines(c.serviceLogs));
   if (c.rollback) lines.push(`- **Rollback** to ${c.rollback.revision}${c.rollback.from ? ` from ${c.rollback.from}` : ''}: staging ${c.rollback.healthyAfter ? 'healthy' : 'still unhealthy'} afterwards`);
   if (c.infra) {
     const i = c.infra;
@@ -41,6 +53,7 @@ function cycleSection(c: CycleRecord): string {
     if (i.restoredAt) lines.push(`  - restored at ${i.restoredAt} (${i.restoredBy === 'signal' ? 'infraRestored' : 'health recheck'}, ${i.rechecks} rechecks)`);
   }
   if (c.outcome) lines.push(`- **Outcome**: ${c.outcome}`);
+  if (c.time && !c.compacted) lines.push(`- **Time**: ${describeTimeSpent(c.time)}`);
   return lines.join('\n');
 }
 
@@ -69,6 +82,10 @@ export function renderLoopReport(s: LoopStatus): string {
     `| Updated | ${s.updatedAt} |`,
   ];
   if (s.reason) out.push(`| Why | ${cell(s.reason)} |`);
+  if (s.time) {
+    out.push(`| Time | ${describeTimeSpent(s.time.total)} (current phase since ${s.time.phaseSince}) |`);
+    if (s.time.timeToGreenMs !== null) out.push(`| Time to green | ${formatDuration(s.time.timeToGreenMs)} |`);
+  }
   out.push('');
   // Newest first: the latest cycle is the report; the earlier ones are how the loop got there.
   for (const c of [...s.cycles].reverse()) out.push(cycleSection(c), '');
@@ -85,5 +102,6 @@ export function renderCurrentDetails(s: LoopStatus): string {
   if (diff?.since) lines.push('', `Against cycle ${diff.since}: ${describeDiff(diff)}`);
   // Waiting for a fix, the reason is the root causes above: say it once.
   if (s.reason && s.reason !== describeRootCauses(s.rootCauses)) lines.push('', s.reason);
+  if (s.time) lines.push('', `Time so far: ${describeTime(s.time.total, s.time.timeToGreenMs)}`);
   return lines.join('\n');
 }

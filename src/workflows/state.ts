@@ -8,6 +8,7 @@ import { clipText } from '../diagnosis/redact';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { boundCauseIds, boundFixClaims, type CycleDiff, type Escalation, type HandoffMemory } from '../handoff/types';
 import { MESSAGE_LIMITS } from './messages';
+import { noTimeSpent, startTime, type LoopTime, type TimeSpent } from './time';
 
 export type Phase =
   | 'testing'
@@ -82,6 +83,23 @@ export interface RollbackRecord {
   healthyAfter: boolean | null;
 }
 
+/** The service's own error logs, read when a deploy or its verification failed. */
+export interface ServiceLogsRecord {
+  source: 'cloud-logging' | 'command';
+  revision: string | null;
+  /** Entries read, before de-duplication. */
+  read: number;
+  /** The top distinct entries (redacted, bounded), most frequent first. */
+  top: { text: string; count: number }[];
+  /** What they say: the platform's failure, the new code's own, or nothing conclusive. */
+  verdict: 'infrastructure' | 'code' | null;
+  /** The diagnosis engine's category of the entry that decided, and that entry. */
+  category: Category | null;
+  decidingEntry: string | null;
+  /** Why no logs could be read. */
+  error: string | null;
+}
+
 export interface InfraBlock {
   since: string;
   reason: string;
@@ -104,6 +122,10 @@ export interface CycleRecord {
   verify: VerifyRecord | null;
   rollback: RollbackRecord | null;
   infra: InfraBlock | null;
+  /** Absent in cycles recorded before service logs were read. */
+  serviceLogs?: ServiceLogsRecord | null;
+  /** Where this cycle's time went; absent in cycles recorded before time was accounted. */
+  time?: TimeSpent;
   /** Why the cycle ended the way it did, in a sentence. */
   outcome: string | null;
   /** An older cycle kept short (counts, verdict, root-cause categories, fix commit, outcome); details in reportPath. */
@@ -142,6 +164,8 @@ export interface LoopStatus {
   updatedAt: string;
   /** What the hand-off guards remember across cycles; absent in loops started before them. */
   handoff?: HandoffMemory;
+  /** Where the loop's time went (src/workflows/time.ts); absent in a status carried from before. */
+  time?: LoopTime;
 }
 
 export function initialStatus(name: string, maxCycles: number, now: Date): LoopStatus {
@@ -158,6 +182,7 @@ export function initialStatus(name: string, maxCycles: number, now: Date): LoopS
     pendingFix: null,
     reason: null,
     updatedAt: now.toISOString(),
+    time: startTime(now),
   };
 }
 
@@ -175,6 +200,8 @@ export function newCycle(cycle: number, now: Date): CycleRecord {
     verify: null,
     rollback: null,
     infra: null,
+    serviceLogs: null,
+    time: noTimeSpent(),
     outcome: null,
   };
 }
@@ -215,6 +242,32 @@ export function nextAfterFailedVerify(verify: VerifyRecord, rollback: RollbackRe
   return looksLikeInfrastructure(verify) ? 'blocked-infra' : 'awaiting-fix';
 }
 
+/**
+ * Whether the loop can read a deploy's service logs: Cloud Logging for Cloud Run (a loop pointed at a
+ * Cloud Run stand-in reads logs only from a Logging stand-in, never the real API), verify.logsCommand otherwise.
+ */
+export function readsServiceLogs(deploy: { kind: string; endpoint?: string | null; logsEndpoint?: string | null }, verify: { logsCommand?: string | null }): boolean {
+  if (verify.logsCommand) return true;
+  return deploy.kind === 'cloud-run' && (!deploy.endpoint || Boolean(deploy.logsEndpoint));
+}
+
+/** An exception with its stack, as a process's start-up prints it (Python, Node, JVM, Go). */
+const EXCEPTION = /Traceback \(most recent call last\)|\n\s+at \S|\n\s+File "|\b[A-Z]\w*(?:Error|Exception)\b:|^panic: /m;
+
+/**
+ * What a service's error logs say, in the diagnosis engine's words: an entry it calls infrastructure
+ * (a database that would not start, a dependency refusing connections) decides for infrastructure;
+ * otherwise an exception in the new code's own start-up is the code's failure; otherwise nothing.
+ */
+export function judgeServiceLogs(top: readonly { text: string }[]): Pick<ServiceLogsRecord, 'verdict' | 'category' | 'decidingEntry'> {
+  const judged = top.map((e) => ({ text: e.text, category: classifyText(e.text).category }));
+  const infra = judged.find((e) => isInfrastructure(e.category));
+  if (infra) return { verdict: 'infrastructure', category: infra.category, decidingEntry: infra.text };
+  const code = judged.find((e) => EXCEPTION.test(e.text));
+  if (code) return { verdict: 'code', category: code.category, decidingEntry: code.text };
+  return { verdict: null, category: null, decidingEntry: null };
+}
+
 /** One attempt at shipping the pending fix, as far as it has got. */
 export interface ShipAttempt {
   commit: string;
@@ -226,12 +279,18 @@ export interface ShipAttempt {
   verifies: boolean;
   verify: VerifyRecord | null;
   rollback: RollbackRecord | null;
+  /** The service's logs can be read after a failure (absent in attempts from before they were). */
+  readsLogs?: boolean;
+  /** The service's logs once read (undefined: not read yet). */
+  logs?: ServiceLogsRecord | null;
 }
 
 /** The next step of shipping a fix; `why` is the outcome or block reason in a sentence. */
 export type ShipStep =
   | { step: 'verify' }
   | { step: 'rollback'; to: string }
+  /** Read the new revision's error logs: they say whose failure it is. */
+  | { step: 'logs' }
   | { step: 'verified' }
   | { step: 'back-to-fix'; why: string }
   | { step: 'wait-infra'; why: string }
@@ -241,8 +300,13 @@ export type ShipStep =
 /** After each step of shipping a fix: what comes next. */
 export function nextShipStep(a: ShipAttempt): ShipStep {
   const f = a.deployFailure;
+  const needsLogs = a.readsLogs && a.logs === undefined;
+  const logs = a.logs?.verdict ? a.logs : null;
   if (f) {
     if (f.type === FailureType.DeployFailed) {
+      if (needsLogs) return { step: 'logs' };
+      if (logs?.verdict === 'infrastructure') return { step: 'wait-infra', why: `deploy of ${a.commit} failed on infrastructure, the service's logs say: ${logs.decidingEntry}` };
+      if (logs?.verdict === 'code') return { step: 'back-to-fix', why: `deploy of ${a.commit} failed: its start-up threw (service logs): ${logs.decidingEntry}` };
       // The seed's case: the revision could not start its database. Not the fix's fault.
       if (looksLikeInfrastructureText(f.message)) return { step: 'wait-infra', why: `deploy of ${a.commit} failed on infrastructure: ${f.message}` };
       return { step: 'back-to-fix', why: `deploy of ${a.commit} failed: ${f.message}` };
@@ -255,13 +319,22 @@ export function nextShipStep(a: ShipAttempt): ShipStep {
   const v = a.verify;
   if (!v) return { step: 'verify' };
   if (v.healthy) return { step: 'verified' };
+  // Read before a rollback moves traffic away: the failing revision's own words.
+  if (needsLogs) return { step: 'logs' };
   const previous = a.deployed?.previousRevision;
   if (!a.rollback && previous && a.deployed?.revision !== previous) return { step: 'rollback', to: previous };
   const evidence = v.evidence[v.evidence.length - 1] ?? 'no answer';
+  const rolledBack = a.rollback ? ` Rolled back to ${a.rollback.revision}.` : '';
+  // The new code's own exception, and going back to the previous revision helped (or was not possible).
+  if (logs?.verdict === 'code' && a.rollback?.healthyAfter !== false) {
+    return { step: 'back-to-fix', why: `${a.commit} deployed but its start-up threw (service logs): ${logs.decidingEntry}${rolledBack}` };
+  }
+  if (logs?.verdict === 'infrastructure') {
+    return { step: 'wait-infra', why: `staging unhealthy after deploying ${a.commit} (${evidence}); the service's logs say: ${logs.decidingEntry}.${rolledBack}` };
+  }
   if (nextAfterFailedVerify(v, a.rollback) === 'awaiting-fix') {
     return { step: 'back-to-fix', why: `${a.commit} deployed but staging failed verification: ${evidence}` };
   }
-  const rolledBack = a.rollback ? ` Rolled back to ${a.rollback.revision}.` : '';
   return { step: 'wait-infra', why: `staging unhealthy after deploying ${a.commit}: ${evidence}.${rolledBack}` };
 }
 
@@ -283,6 +356,9 @@ export const STATUS_LIMITS = {
   rootCauseText: 240,
   evidenceLines: 6,
   evidenceLine: 300,
+  /** Service log entries kept, and characters per entry (room for a short stack trace). */
+  logEntries: 5,
+  logEntry: 1200,
   /** Paths, revision names. */
   name: 500,
   /** A compacted cycle's outcome. */
@@ -328,7 +404,7 @@ function boundCycle(c: CycleRecord, compact = false): void {
     boundFix(c.fix, true);
     if (c.diff) c.diff = null;
     if (c.escalation) c.escalation = null;
-    Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, compacted: true });
+    Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, serviceLogs: null, compacted: true });
     return;
   }
   c.outputPath = clipOrNull(c.outputPath, L.name);
@@ -352,6 +428,13 @@ function boundCycle(c: CycleRecord, compact = false): void {
     c.rollback.from = clipOrNull(c.rollback.from, L.name);
   }
   if (c.infra) c.infra.reason = clip(c.infra.reason, L.text);
+  const logs = c.serviceLogs;
+  if (logs) {
+    logs.revision = clipOrNull(logs.revision, L.name);
+    logs.top = logs.top.slice(0, L.logEntries).map((e) => ({ text: clip(e.text, L.logEntry), count: e.count }));
+    logs.decidingEntry = clipOrNull(logs.decidingEntry, L.logEntry);
+    logs.error = clipOrNull(logs.error, L.text);
+  }
 }
 
 function countInto<K extends string>(counts: Partial<Record<K, number>>, key: K, n = 1): void {

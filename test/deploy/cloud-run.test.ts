@@ -30,6 +30,7 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
       service: 'backend',
       image: IMAGE,
       endpoint: standIn.endpoint,
+      logsEndpoint: null,
       timeout: '1m',
     };
   }
