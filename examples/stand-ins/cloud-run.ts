@@ -28,6 +28,14 @@ export type StandInMethod =
 export interface CloudRunStandInOptions {
   /** GetOperation calls before an operation is done (0: done in the UpdateService answer). Default 2. */
   pollsToComplete?: number;
+  /** A tag's URL (`trafficStatuses[].uri`); default Cloud Run's `https://TAG---SERVICE-abc123-uc.a.run.app`. */
+  tagUrl?: (tag: string, service: string) => string;
+}
+
+/** One change of a service's served traffic: revision, percent and tag of each target. */
+export interface TrafficChange {
+  service: string;
+  targets: { revision: string; percent: number; tag: string }[];
 }
 
 export interface SeedServiceOptions {
@@ -109,6 +117,8 @@ function grpcError(code: grpc.status, details: string): Partial<grpc.StatusObjec
 
 export async function startCloudRunStandIn(options: CloudRunStandInOptions = {}) {
   const pollsToComplete = options.pollsToComplete ?? 2;
+  const tagUrl = options.tagUrl ?? ((tag: string, service: string) => `https://${tag}---${service}-abc123-uc.a.run.app`);
+  const trafficHistory: TrafficChange[] = [];
   const wire = loadProtos();
 
   const services = new Map<string, IService>();
@@ -144,8 +154,12 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
       revision: t.type === LATEST ? shortName(service.latestReadyRevision) : t.revision,
       percent: t.percent,
       tag: t.tag ?? '',
-      uri: '',
+      uri: t.tag ? tagUrl(t.tag, shortName(service.name)) : '',
     }));
+    trafficHistory.push({
+      service: service.name!,
+      targets: service.trafficStatuses.map((t) => ({ revision: t.revision ?? '', percent: t.percent ?? 0, tag: t.tag ?? '' })),
+    });
     const after = servingRevision(service.name!);
     if (after !== before) for (const listener of trafficListeners) listener(service.name!, after);
   }
@@ -153,7 +167,8 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
   function createRevision(service: IService): IRevision {
     const generation = [...revisions.values()].filter((r) => r.service === service.name).length + 1;
     const suffix = Array.from({ length: 3 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
-    const id = `${shortName(service.name)}-${String(generation).padStart(5, '0')}-${suffix}`;
+    // A template may name its revision (a name can be used once); otherwise Cloud Run makes one up.
+    const id = service.template?.revision || `${shortName(service.name)}-${String(generation).padStart(5, '0')}-${suffix}`;
     const revision: IRevision = {
       name: `${service.name}/revisions/${id}`,
       uid: randomUUID(),
@@ -208,10 +223,21 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
     if (traffic.reduce((sum, t) => sum + (t.percent ?? 0), 0) !== 100) {
       throw grpcError(grpc.status.INVALID_ARGUMENT, 'spec.traffic: percentages must add up to 100');
     }
-    const unknown = traffic.find((t) => t.type === BY_REVISION && !revisions.has(`${name}/revisions/${t.revision}`));
-    if (unknown) throw grpcError(grpc.status.INVALID_ARGUMENT, `spec.traffic: revision '${unknown.revision}' does not exist`);
-
     const templateChanged = JSON.stringify(wanted.template) !== JSON.stringify(current.template);
+    const newName = templateChanged ? wanted.template?.revision ?? '' : '';
+    if (newName && revisions.has(`${name}/revisions/${newName}`)) {
+      throw grpcError(grpc.status.ALREADY_EXISTS, `Revision named '${newName}' with different configuration already exists.`);
+    }
+    // A target may name the revision this very update creates.
+    const unknown = traffic.find((t) => t.type === BY_REVISION && t.revision !== newName && !revisions.has(`${name}/revisions/${t.revision}`));
+    if (unknown) throw grpcError(grpc.status.INVALID_ARGUMENT, `spec.traffic: revision '${unknown.revision}' does not exist`);
+    const badTag = traffic.find((t) => t.tag && !(/^[a-z][a-z0-9-]*$/.test(t.tag) && t.tag.length + shortName(name).length <= 46));
+    if (badTag) {
+      throw grpcError(
+        grpc.status.INVALID_ARGUMENT,
+        `spec.traffic.tag: '${badTag.tag}' must be lowercase letters, digits and '-', start with a letter, and with the service name be at most 46 characters`,
+      );
+    }
     // Only user-settable fields are taken from the request; output-only fields stay the server's.
     Object.assign(current, {
       template: wanted.template,
@@ -353,6 +379,10 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
     /** Called with the service name and the newly serving revision whenever that changes. */
     onTrafficChange(listener: (service: string, revision: string | null) => void): void {
       trafficListeners.push(listener);
+    },
+    /** Every change of the service's served traffic, oldest first (the seeded one included). */
+    trafficHistory(serviceName: string): TrafficChange[] {
+      return trafficHistory.filter((c) => c.service === serviceName);
     },
     /** Short names of the service's revisions, oldest first. */
     revisionsOf(serviceName: string): string[] {

@@ -6,7 +6,18 @@ import { Context } from '@temporalio/activity';
 import { redact } from '../diagnosis/redact';
 import type { DeployChoice, HandoffChoice, SuiteChoice } from '../config/types';
 import { resolveCommands, type CommandPolicy } from '../policy';
-import { deployIn, rollbackTo, type DeployInput, type RollbackInput } from './deploy';
+import {
+  deployCandidateIn,
+  deployIn,
+  discardCandidate,
+  promoteCandidate,
+  rollbackTo,
+  type CandidateInput,
+  type CandidateStepInput,
+  type DeployInput,
+  type RollbackInput,
+} from './deploy';
+import { runFailingTestsIn, type FailingTestsInput } from './failing-tests';
 import { diagnoseIn, type DiagnoseInput } from './diagnose';
 import { typed } from './failures';
 import { notifyTeam, type NotifyInput } from './notify';
@@ -35,6 +46,14 @@ export function createActivities({ reportsDir, commands = null }: ActivityDeps) 
     rollback: (input: Omit<RollbackInput, 'deploy'> & { deploy: DeployChoice }) =>
       typed(async () => rollbackTo({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
     verify: (input: VerifyInput) => typed(() => verifyHealth(input)),
+    runFailingTests: (input: Omit<FailingTestsInput, 'suite'> & { suite: SuiteChoice }) =>
+      typed(async () => runFailingTestsIn(reportsDir, { ...input, ...resolveCommands(commands, { suite: input.suite }) })),
+    deployCandidate: (input: Omit<CandidateInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => deployCandidateIn(reportsDir, { ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
+    promote: (input: Omit<CandidateStepInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => promoteCandidate({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
+    discard: (input: Omit<CandidateStepInput, 'deploy' | 'revision'> & { deploy: DeployChoice }) =>
+      typed(async () => discardCandidate({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
     notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
       typed(async () => notifyTeam({ ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
     /** Writes the loop's report (Markdown) next to its cycles, at the loop's end; returns the path. */

@@ -6,7 +6,9 @@ import type { Category, TestCounts, Verdict } from '../diagnosis/types';
 import { classifyText, isInfrastructure } from '../diagnosis/categorize';
 import { clipText } from '../diagnosis/redact';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import type { FailingTestsRecord } from './failed-first';
 import { MESSAGE_LIMITS } from './messages';
+import { nextCandidateStep, type CandidateRecord } from './promote';
 
 export type Phase =
   | 'testing'
@@ -94,6 +96,10 @@ export interface CycleRecord {
   infra: InfraBlock | null;
   /** Why the cycle ended the way it did, in a sentence. */
   outcome: string | null;
+  /** verify-then-promote: the fix's candidate revision, checked on its tag's URL before any traffic. */
+  candidate?: CandidateRecord | null;
+  /** After a verified fix: the previous failures, run before the full suite (the early verdict). */
+  failedFirst?: FailingTestsRecord | null;
   /** An older cycle kept short (counts, verdict, root-cause categories, fix commit, outcome); details in reportPath. */
   compacted?: true;
 }
@@ -208,6 +214,10 @@ export interface ShipAttempt {
   verifies: boolean;
   verify: VerifyRecord | null;
   rollback: RollbackRecord | null;
+  /** verify-then-promote: the candidate, as far as it has got. */
+  candidate?: CandidateRecord;
+  /** verify.suite: the failing tests run against the candidate too. */
+  testsCandidate?: boolean;
 }
 
 /** The next step of shipping a fix; `why` is the outcome or block reason in a sentence. */
@@ -217,11 +227,17 @@ export type ShipStep =
   | { step: 'verified' }
   | { step: 'back-to-fix'; why: string }
   | { step: 'wait-infra'; why: string }
+  | { step: 'verify-candidate' }
+  | { step: 'test-candidate' }
+  | { step: 'promote' }
+  | { step: 'discard' }
   /** A deploy no retry and no fix can help (configuration, permissions): the loop ends with its failure. */
   | { step: 'end' };
 
 /** After each step of shipping a fix: what comes next. */
 export function nextShipStep(a: ShipAttempt): ShipStep {
+  const candidate = nextCandidateStep(a);
+  if (candidate) return candidate;
   const f = a.deployFailure;
   if (f) {
     if (f.type === FailureType.DeployFailed) {
@@ -307,6 +323,8 @@ function boundCycle(c: CycleRecord, compact = false): void {
     if (c.fix) c.fix = { ...c.fix };
     boundFix(c.fix, true);
     Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, compacted: true });
+    delete c.candidate;
+    delete c.failedFirst;
     return;
   }
   c.outputPath = clipOrNull(c.outputPath, L.name);

@@ -31,6 +31,7 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
       image: IMAGE,
       endpoint: standIn.endpoint,
       timeout: '1m',
+      strategy: 'direct',
     };
   }
 
