@@ -6,7 +6,9 @@
  * It keeps services, revisions, traffic and operations the way Cloud Run does: a changed template
  * creates a revision `{service}-{00001}-{abc}`, an unchanged one does not; traffic `LATEST` follows
  * the latest *ready* revision; an update's operation finishes only after a number of GetOperation
- * polls, its metadata and response the Service packed in an `Any`.
+ * polls, its metadata and response the Service packed in an `Any`. A template may name its revision;
+ * traffic may be split across revisions and carry tags, each tag with its own URL, and Cloud Run's tag
+ * rules are enforced; every routing is kept in a history, so tests can tell what was ever served.
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -32,7 +34,7 @@ export interface CloudRunStandInOptions {
   tagUrl?: (tag: string, service: string) => string;
 }
 
-/** One change of a service's served traffic: revision, percent and tag of each target. */
+/** A service's traffic after one update: revision, percent and tag of each target. */
 export interface TrafficChange {
   service: string;
   targets: { revision: string; percent: number; tag: string }[];
@@ -380,7 +382,7 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
     onTrafficChange(listener: (service: string, revision: string | null) => void): void {
       trafficListeners.push(listener);
     },
-    /** Every change of the service's served traffic, oldest first (the seeded one included). */
+    /** The service's traffic after each update that finished (the seeded one first): what was ever served. */
     trafficHistory(serviceName: string): TrafficChange[] {
       return trafficHistory.filter((c) => c.service === serviceName);
     },
