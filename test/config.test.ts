@@ -19,7 +19,7 @@ describe('loop input', function () {
     assert.equal(c.suite.cwd, '.');
     assert.equal(c.suite.timeout, '30m');
     assert.deepEqual(c.deploy, { kind: 'none' });
-    assert.deepEqual(c.verify, { url: null, expectStatus: 200, timeout: '10m', interval: '10s', logsCommand: null });
+    assert.deepEqual(c.verify, { url: null, expectStatus: 200, timeout: '10m', interval: '10s', logsCommand: null, suite: false });
     assert.deepEqual(c.handoff, { webhookUrl: null, webhookUrlEnv: null, command: null, use: null, remindEvery: '4h', maxAttemptsPerCause: 2, agentTimeout: null, timeout: '15s' });
     assert.deepEqual(c.infra, { recheckEvery: '5m', giveUpAfter: '24h' });
     assert.equal(c.maxCycles, 10);
@@ -51,6 +51,7 @@ describe('loop input', function () {
       command: './deploy.sh "$COMMIT"',
       use: null,
       timeout: '15m',
+      strategy: 'direct',
     });
     const run = parseLoopConfig({
       suite: { command: 'x' },

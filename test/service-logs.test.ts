@@ -41,8 +41,9 @@ const cloudRun = (logsEndpoint: string | null): DeployConfig => ({
   endpoint: null,
   logsEndpoint,
   timeout: '1m',
+  strategy: 'direct',
 });
-const verifyConfig = (logsCommand: string | null = null): VerifyConfig => ({ url: null, expectStatus: 200, timeout: '10s', interval: '1s', logsCommand });
+const verifyConfig = (logsCommand: string | null = null): VerifyConfig => ({ url: null, expectStatus: 200, timeout: '10s', interval: '1s', logsCommand, suite: false });
 const request = (since: Date, revision: string | null = 'backend-00002-abc') => ({
   commit: '176ad633b',
   revision,
@@ -171,14 +172,14 @@ describe('service logs: verify.logsCommand', function () {
     const dir = tempDir('tdl-logs-cmd-');
     const script = join(dir, 'logs.sh');
     writeFileSync(script, `echo "commit=$COMMIT since=$SINCE"\ncat <<'EOF'\n${TRACEBACK}\nEOF\n`);
-    const logs = await readServiceLogs({ kind: 'command', command: 'true', timeout: '1m' }, verifyConfig(`sh ${script}`), request(new Date(T)));
+    const logs = await readServiceLogs({ kind: 'command', command: 'true', timeout: '1m', strategy: 'direct' }, verifyConfig(`sh ${script}`), request(new Date(T)));
     assert.equal(logs.source, 'command');
     assert.deepEqual(logs.top.map((e) => e.text), [`commit=176ad633b since=${new Date(T).toISOString()}`, TRACEBACK]);
   });
 
   it('a failing command says so, with its last lines', async function () {
     await assert.rejects(
-      readServiceLogs({ kind: 'command', command: 'true', timeout: '1m' }, verifyConfig('echo "gcloud: not logged in" >&2; exit 3'), request(new Date())),
+      readServiceLogs({ kind: 'command', command: 'true', timeout: '1m', strategy: 'direct' }, verifyConfig('echo "gcloud: not logged in" >&2; exit 3'), request(new Date())),
       /verify\.logsCommand exited with code 3: .*not logged in/,
     );
   });

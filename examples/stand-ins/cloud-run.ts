@@ -6,7 +6,9 @@
  * It keeps services, revisions, traffic and operations the way Cloud Run does: a changed template
  * creates a revision `{service}-{00001}-{abc}`, an unchanged one does not; traffic `LATEST` follows
  * the latest *ready* revision; an update's operation finishes only after a number of GetOperation
- * polls, its metadata and response the Service packed in an `Any`.
+ * polls, its metadata and response the Service packed in an `Any`. A template may name its revision;
+ * traffic may be split across revisions and carry tags, each tag with its own URL, and Cloud Run's tag
+ * rules are enforced; every routing is kept in a history, so tests can tell what was ever served.
  */
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,14 @@ export type StandInMethod =
 export interface CloudRunStandInOptions {
   /** GetOperation calls before an operation is done (0: done in the UpdateService answer). Default 2. */
   pollsToComplete?: number;
+  /** A tag's URL (`trafficStatuses[].uri`); default Cloud Run's `https://TAG---SERVICE-abc123-uc.a.run.app`. */
+  tagUrl?: (tag: string, service: string) => string;
+}
+
+/** A service's traffic after one update: revision, percent and tag of each target. */
+export interface TrafficChange {
+  service: string;
+  targets: { revision: string; percent: number; tag: string }[];
 }
 
 export interface SeedServiceOptions {
@@ -109,6 +119,8 @@ function grpcError(code: grpc.status, details: string): Partial<grpc.StatusObjec
 
 export async function startCloudRunStandIn(options: CloudRunStandInOptions = {}) {
   const pollsToComplete = options.pollsToComplete ?? 2;
+  const tagUrl = options.tagUrl ?? ((tag: string, service: string) => `https://${tag}---${service}-abc123-uc.a.run.app`);
+  const trafficHistory: TrafficChange[] = [];
   const wire = loadProtos();
 
   const services = new Map<string, IService>();
@@ -144,8 +156,12 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
       revision: t.type === LATEST ? shortName(service.latestReadyRevision) : t.revision,
       percent: t.percent,
       tag: t.tag ?? '',
-      uri: '',
+      uri: t.tag ? tagUrl(t.tag, shortName(service.name)) : '',
     }));
+    trafficHistory.push({
+      service: service.name!,
+      targets: service.trafficStatuses.map((t) => ({ revision: t.revision ?? '', percent: t.percent ?? 0, tag: t.tag ?? '' })),
+    });
     const after = servingRevision(service.name!);
     if (after !== before) for (const listener of trafficListeners) listener(service.name!, after);
   }
@@ -153,7 +169,8 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
   function createRevision(service: IService): IRevision {
     const generation = [...revisions.values()].filter((r) => r.service === service.name).length + 1;
     const suffix = Array.from({ length: 3 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
-    const id = `${shortName(service.name)}-${String(generation).padStart(5, '0')}-${suffix}`;
+    // A template may name its revision (a name can be used once); otherwise Cloud Run makes one up.
+    const id = service.template?.revision || `${shortName(service.name)}-${String(generation).padStart(5, '0')}-${suffix}`;
     const revision: IRevision = {
       name: `${service.name}/revisions/${id}`,
       uid: randomUUID(),
@@ -208,10 +225,21 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
     if (traffic.reduce((sum, t) => sum + (t.percent ?? 0), 0) !== 100) {
       throw grpcError(grpc.status.INVALID_ARGUMENT, 'spec.traffic: percentages must add up to 100');
     }
-    const unknown = traffic.find((t) => t.type === BY_REVISION && !revisions.has(`${name}/revisions/${t.revision}`));
-    if (unknown) throw grpcError(grpc.status.INVALID_ARGUMENT, `spec.traffic: revision '${unknown.revision}' does not exist`);
-
     const templateChanged = JSON.stringify(wanted.template) !== JSON.stringify(current.template);
+    const newName = templateChanged ? wanted.template?.revision ?? '' : '';
+    if (newName && revisions.has(`${name}/revisions/${newName}`)) {
+      throw grpcError(grpc.status.ALREADY_EXISTS, `Revision named '${newName}' with different configuration already exists.`);
+    }
+    // A target may name the revision this very update creates.
+    const unknown = traffic.find((t) => t.type === BY_REVISION && t.revision !== newName && !revisions.has(`${name}/revisions/${t.revision}`));
+    if (unknown) throw grpcError(grpc.status.INVALID_ARGUMENT, `spec.traffic: revision '${unknown.revision}' does not exist`);
+    const badTag = traffic.find((t) => t.tag && !(/^[a-z][a-z0-9-]*$/.test(t.tag) && t.tag.length + shortName(name).length <= 46));
+    if (badTag) {
+      throw grpcError(
+        grpc.status.INVALID_ARGUMENT,
+        `spec.traffic.tag: '${badTag.tag}' must be lowercase letters, digits and '-', start with a letter, and with the service name be at most 46 characters`,
+      );
+    }
     // Only user-settable fields are taken from the request; output-only fields stay the server's.
     Object.assign(current, {
       template: wanted.template,
@@ -353,6 +381,10 @@ export async function startCloudRunStandIn(options: CloudRunStandInOptions = {})
     /** Called with the service name and the newly serving revision whenever that changes. */
     onTrafficChange(listener: (service: string, revision: string | null) => void): void {
       trafficListeners.push(listener);
+    },
+    /** The service's traffic after each update that finished (the seeded one first): what was ever served. */
+    trafficHistory(serviceName: string): TrafficChange[] {
+      return trafficHistory.filter((c) => c.service === serviceName);
     },
     /** Short names of the service's revisions, oldest first. */
     revisionsOf(serviceName: string): string[] {

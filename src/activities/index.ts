@@ -7,7 +7,18 @@ import { redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
 import type { DeployChoice, HandoffChoice, SuiteChoice } from '../config/types';
 import { resolveCommands, type CommandPolicy } from '../policy';
-import { deployIn, rollbackTo, type DeployInput, type RollbackInput } from './deploy';
+import {
+  deployCandidateIn,
+  deployIn,
+  discardCandidate,
+  promoteCandidate,
+  rollbackTo,
+  type CandidateInput,
+  type CandidateStepInput,
+  type DeployInput,
+  type RollbackInput,
+} from './deploy';
+import { runFailingTestsIn, type FailingTestsInput } from './failing-tests';
 import { diagnoseIn, type DiagnoseInput } from './diagnose';
 import { serviceLogsIn, type ServiceLogsInput } from './logs';
 import { typed } from './failures';
@@ -45,6 +56,14 @@ export function createActivities({ reportsDir, commands = null }: ActivityDeps) 
         }
         return serviceLogsIn(reportsDir, { ...input, ...resolveCommands(commands, { deploy: input.deploy }) });
       }),
+    runFailingTests: (input: Omit<FailingTestsInput, 'suite'> & { suite: SuiteChoice }) =>
+      typed(async () => runFailingTestsIn(reportsDir, { ...input, ...resolveCommands(commands, { suite: input.suite }) })),
+    deployCandidate: (input: Omit<CandidateInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => deployCandidateIn(reportsDir, { ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
+    promote: (input: Omit<CandidateStepInput, 'deploy'> & { deploy: DeployChoice }) =>
+      typed(async () => promoteCandidate({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
+    discard: (input: Omit<CandidateStepInput, 'deploy' | 'revision'> & { deploy: DeployChoice }) =>
+      typed(async () => discardCandidate({ ...input, ...resolveCommands(commands, { deploy: input.deploy }) })),
     notify: (input: Omit<NotifyInput, 'handoff'> & { handoff: HandoffChoice }) =>
       typed(async () => notifyTeam(reportsDir, { ...input, ...resolveCommands(commands, { handoff: input.handoff }) })),
     /** Writes the loop's report (Markdown) next to its cycles, at the loop's end; returns the path. */

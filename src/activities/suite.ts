@@ -15,7 +15,7 @@ import { rememberSecretEnv } from '../secrets';
 import { cycleDir, cycleWorkDir } from './paths';
 
 /** The most $FAILED_TESTS carries; longer lists mean no rerun. */
-const MAX_FAILED_TESTS_BYTES = 64 * 1024;
+export const MAX_FAILED_TESTS_BYTES = 64 * 1024;
 
 export interface SuiteRunInput {
   suite: SuiteConfig;

@@ -5,6 +5,7 @@
  */
 import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
+import { PROMOTABLE_SERVICE_MAX, TAG_AND_SERVICE_MAX } from '../deploy/candidate';
 import { SECRET_NAME, SECRET_VALUE } from '../secrets';
 
 /** Describes a bad value in an error message, briefly (the message may end up in workflow history). */
@@ -204,6 +205,7 @@ const ONE_OF_COMMAND_OR_USE = {
 // The loop's input --------------------------------------------------------------------------------
 
 const deployKinds = ['none', 'command', 'cloud-run'] as const;
+export const DEPLOY_STRATEGIES = ['direct', 'verify-then-promote'] as const;
 
 function deploySchema(rule: DurationRule) {
   const timeout = (fallback: string) =>
@@ -213,6 +215,14 @@ function deploySchema(rule: DurationRule) {
     command: inlineCommand().meta({ description: 'run under /bin/sh -c with COMMIT set; exactly one of command and use' }),
     use: commandName().nullable().default(null).meta({ description: "a deploy command named in the worker's command policy" }),
     timeout: timeout('15m'),
+    // A script deploys and routes traffic its own way: the loop cannot hold its revision back from traffic.
+    strategy: withDefault(
+      z.literal('direct', {
+        error: (iss) =>
+          `must be "direct" for deploy.kind "command", got ${describe(iss.input)}: "verify-then-promote" needs deploy.kind "cloud-run" (a deploy script cannot be held back from traffic)`,
+      }),
+      'direct',
+    ).meta({ description: 'how a fix reaches traffic; a command deploy is always direct' }),
   })
     .superRefine((d, ctx) => {
       if (d.command === null && d.use === null) ctx.addIssue({ code: 'custom', path: ['command'], message: `${REQUIRED} (or give deploy.use: a name from the worker's command policy)` });
@@ -236,6 +246,10 @@ function deploySchema(rule: DurationRule) {
       .default(null)
       .meta({ description: "host:port of a plaintext Cloud Logging API stand-in (the service's logs); for local testing only" }),
     timeout: timeout('10m'),
+    strategy: withDefault(z.enum(DEPLOY_STRATEGIES, { error: (iss) => `must be one of ${DEPLOY_STRATEGIES.join(', ')}, got ${describe(iss.input)}` }), 'direct').meta({
+      description:
+        'direct: the fix takes all traffic at once. verify-then-promote: it is deployed as a tagged revision with no traffic, verified on the tag\'s URL, and only then given all traffic',
+    }),
   });
   return z.preprocess(
     unset,
@@ -251,6 +265,27 @@ function deploySchema(rule: DurationRule) {
   );
 }
 
+/** verify-then-promote needs something to verify the candidate with; verify.suite needs a candidate. */
+function promotionProblems(
+  c: { deploy: { kind: string; strategy?: string; service?: string }; verify: { url: string | null; suite: boolean } },
+  ctx: z.core.$RefinementCtx,
+): void {
+  const promotes = c.deploy.kind === 'cloud-run' && c.deploy.strategy === 'verify-then-promote';
+  if (promotes && (c.deploy.service ?? '').length > PROMOTABLE_SERVICE_MAX) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['deploy', 'service'],
+      message: `is longer than ${PROMOTABLE_SERVICE_MAX} characters: Cloud Run allows ${TAG_AND_SERVICE_MAX} for a revision tag and the service name together, and "verify-then-promote" needs a tag`,
+    });
+  }
+  if (promotes && !c.verify.url && !c.verify.suite) {
+    ctx.addIssue({ code: 'custom', path: ['deploy', 'strategy'], message: '"verify-then-promote" needs verify.url or verify.suite: true, to check the candidate before it gets traffic' });
+  }
+  if (c.verify.suite && !promotes) {
+    ctx.addIssue({ code: 'custom', path: ['verify', 'suite'], message: 'runs the failing tests against a candidate revision: it needs deploy.kind "cloud-run" with deploy.strategy "verify-then-promote"' });
+  }
+}
+
 /** The loop input's schema; `rule` says how durations are checked (see DurationRule). */
 export function loopInputSchema(rule: DurationRule) {
   const suite = section({
@@ -264,6 +299,10 @@ export function loopInputSchema(rule: DurationRule) {
       description:
         'a command that reruns only the failed tests once: their ids (classname::name, as in the JUnit report) in $FAILED_TESTS (one a line) and $FAILED_TESTS_FILE; it writes JUnit to $JUNIT_XML; tests that pass on the rerun count as flaky (no rerun when the ids exceed 64 KiB)',
     }),
+    selectCommand: optionalText().meta({
+      description:
+        "a command that runs only the tests in $FAILED_TESTS (as for rerunFailed), writing JUnit to $JUNIT_XML: after a verified fix the previous cycle's failures run first (rerunFailed when not given)",
+    }),
   }).meta(ONE_OF_COMMAND_OR_USE);
 
   const verify = section({
@@ -274,6 +313,10 @@ export function loopInputSchema(rule: DurationRule) {
     logsCommand: inlineCommand().meta({
       description:
         "prints the service's recent error logs, read when a deploy or verification fails (COMMIT, REVISION and SINCE, the deploy's start in RFC 3339, are set); for command deploys, or instead of Cloud Logging",
+    }),
+    suite: withDefault(z.boolean({ error: (iss) => `must be true or false, got ${describe(iss.input)}` }), false).meta({
+      description:
+        "with deploy.strategy verify-then-promote: the previous cycle's failing tests also run against the candidate (its URL in $STAGING_URL) before it gets traffic",
     }),
   });
 
@@ -327,7 +370,7 @@ export function loopInputSchema(rule: DurationRule) {
     giveUpAfter: duration(rule, DURABLE_WAIT, '24h', 'blocked this long: gave-up'),
   });
 
-  const suiteCommand = commandOrUse('suite', { required: true, fromPolicy: ['cwd', 'junitPath', 'rerunFailed'] });
+  const suiteCommand = commandOrUse('suite', { required: true, fromPolicy: ['cwd', 'junitPath', 'rerunFailed', 'selectCommand'] });
   const handoffCommand = commandOrUse('handoff', { required: false, fromPolicy: [] });
   return section(
     {
@@ -343,6 +386,7 @@ export function loopInputSchema(rule: DurationRule) {
     },
     'must be a JSON object with at least suite.command',
   )
+    .superRefine(promotionProblems)
     .transform(({ probes, ...config }) => ({
       ...config,
       probes: {

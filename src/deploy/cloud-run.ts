@@ -2,7 +2,9 @@
  * The `cloud-run` deployer: Cloud Run Admin API v2 through @google-cloud/run.
  *
  * A deploy sets the service's container image and sends all traffic to the latest ready revision; a
- * rollback pins all traffic to one revision. Both wait for the update's long-running operation
+ * rollback pins all traffic to one revision. verify-then-promote deploys a named candidate revision
+ * with no traffic under a tag (what serves stays pinned by name), then promotes it (all traffic, tag
+ * removed) or discards it (tag removed, traffic untouched); each step finds its own earlier attempt. Both wait for the update's long-running operation
  * within `deploy.timeout`. Retries are left to the activity's retry policy (one place, visible in
  * the workflow's history), so every RPC here is made once: transient failures surface as
  * DeployUnavailable, permanent ones as DeployRejected with what to fix, a revision that does not
@@ -15,7 +17,8 @@ import type { DeployConfig } from '../config/types';
 import { durationMs } from '../config';
 import { redact } from '../diagnosis/redact';
 import { FailureType, LoopError } from '../errors';
-import type { Deployer, DeployRequest, DeployResult, RollbackResult } from './types';
+import { candidateRevision } from './candidate';
+import type { CandidateRequest, CandidateResult, Deployer, DeployRequest, DeployResult, DiscardResult, PromoteResult, RollbackResult } from './types';
 
 type CloudRunConfig = Extract<DeployConfig, { kind: 'cloud-run' }>;
 type Service = protos.google.cloud.run.v2.IService;
@@ -31,8 +34,8 @@ export const PREVIOUS_REVISION_ANNOTATION = 'tdl-previous-revision';
 /** Bumped to get a fresh revision for a commit whose revision failed to start (Cloud Run keeps a failed one failed). */
 export const ATTEMPT_ANNOTATION = 'tdl-attempt';
 
-const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST';
-const BY_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION';
+const LATEST = 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST' as const;
+const BY_REVISION = 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' as const;
 
 /** Timing knobs; the defaults suit the real API, tests shorten them. */
 export interface CloudRunDeployerOptions {
@@ -64,27 +67,13 @@ export function cloudRunDeployer(config: CloudRunConfig, options: CloudRunDeploy
       const image = imageFor(config.image, req.commit);
       return withApi(config, tuning, req.signal, async (api) => {
         const current = await api.getService();
-        const template = current.template ?? {};
-        const annotations = template.annotations ?? {};
-        const sameCommit = template.containers?.[0]?.image === image && annotations[COMMIT_ANNOTATION] === req.commit;
-        const serving = servingRevision(current);
-        const previousRevision = sameCommit ? annotations[PREVIOUS_REVISION_ANNOTATION] || null : serving;
+        const { template, sameCommit, failedBefore, serving, previousRevision } = earlierDeploy(current, image, req.commit);
         const latestReady = shortName(current.latestReadyRevision);
-        const result = (revision: string, alreadyServing: boolean): DeployResult => ({
-          kind: 'cloud-run',
-          commit: req.commit,
-          revision,
-          previousRevision,
-          alreadyServing,
-          durationMs: Date.now() - started,
-          logPath: null,
-        });
+        const result = (revision: string, alreadyServing: boolean) => deployed(req.commit, revision, previousRevision, alreadyServing, started);
 
         if (sameCommit && !current.reconciling && latestReady === shortName(current.latestCreatedRevision) && isOnlyTarget(current, latestReady)) {
           return result(latestReady, true);
         }
-        // Same commit but its revision failed to start: only a new revision can try again.
-        const failedBefore = sameCommit && !current.reconciling && current.terminalCondition?.state === 'CONDITION_FAILED';
         const update: Service = {
           ...current,
           template: sameCommit && !failedBefore ? template : withImage(template, image, req.commit, serving, failedBefore),
@@ -102,6 +91,82 @@ export function cloudRunDeployer(config: CloudRunConfig, options: CloudRunDeploy
         }
         const revision = shortName(outcome.service.latestReadyRevision);
         return result(revision, false);
+      });
+    },
+
+    async deployCandidate(req: CandidateRequest): Promise<CandidateResult> {
+      const started = Date.now();
+      const image = imageFor(config.image, req.commit);
+      return withApi(config, tuning, req.signal, async (api) => {
+        const current = await api.getService();
+        const earlier = earlierDeploy(current, image, req.commit);
+        const { template, serving, previousRevision } = earlier;
+        const named = template.revision ?? '';
+        // An earlier attempt at this very candidate names its revision (a direct deploy leaves it to Cloud Run).
+        const sameCommit = earlier.sameCommit && named !== '';
+        const failedBefore = sameCommit && earlier.failedBefore;
+        const tagged = (status: Service) => (status.trafficStatuses ?? []).find((t) => t.tag === req.tag);
+        const result = (revision: string, url: string, alreadyServing: boolean): CandidateResult => ({
+          ...deployed(req.commit, revision, previousRevision, alreadyServing, started),
+          revision,
+          tag: req.tag,
+          url,
+        });
+
+        const done = tagged(current);
+        if (sameCommit && !failedBefore && !current.reconciling && shortName(current.latestReadyRevision) === named && done?.revision === named && done.uri) {
+          return result(named, done.uri, true);
+        }
+        const next = sameCommit && !failedBefore ? template : withImage(template, image, req.commit, serving, failedBefore);
+        const revision = sameCommit && !failedBefore ? named : candidateRevision(config.service, req.commit, Number(next.annotations?.[ATTEMPT_ANNOTATION] ?? '1'));
+        // What serves now is pinned by name: with LATEST the candidate would take the traffic once ready.
+        const traffic = [
+          ...liveTraffic(current),
+          ...(current.traffic ?? []).filter((t) => t.tag && t.tag !== req.tag && !t.percent),
+          { type: BY_REVISION, revision, percent: 0, tag: req.tag },
+        ];
+        req.progress(`deploying ${image} to ${api.serviceName} as ${revision}, tag ${req.tag}, no traffic`);
+        const outcome = await api.updateAndWait({ ...current, template: { ...next, revision }, traffic }, req.progress);
+        if ('error' in outcome) {
+          throw new LoopError(
+            FailureType.DeployFailed,
+            redact(`Cloud Run candidate revision ${revision} of commit ${req.commit} did not become ready (no traffic reached it): ${outcome.error.message}`),
+            { revision, previousRevision, image },
+          );
+        }
+        const url = tagged(outcome.service)?.uri;
+        if (!url) throw new LoopError(FailureType.DeployUnavailable, `Cloud Run gave no URL for tag ${req.tag} of ${api.serviceName}`, { tag: req.tag });
+        return result(revision, url, false);
+      });
+    },
+
+    async promote(revision: string, tag: string, signal: AbortSignal): Promise<PromoteResult> {
+      const started = Date.now();
+      return withApi(config, tuning, signal, async (api) => {
+        const current = await api.getService();
+        const from = servingRevision(current);
+        const tagged = (current.traffic ?? []).some((t) => t.tag === tag);
+        // A retried promotion finds it done.
+        if (isOnlyTarget(current, revision) && !tagged) return { revision, from, alreadyPromoted: true, durationMs: Date.now() - started };
+        const traffic = [{ type: BY_REVISION, revision, percent: 100 }, ...(current.traffic ?? []).filter((t) => t.tag && t.tag !== tag && !t.percent)];
+        const outcome = await api.updateAndWait({ ...current, traffic }, () => undefined, `check that revision ${revision} of ${api.serviceName} exists and is ready`);
+        if ('error' in outcome) {
+          throw new LoopError(FailureType.DeployFailed, redact(`Promoting Cloud Run revision ${revision} failed: ${outcome.error.message}`), { revision, from });
+        }
+        return { revision, from, alreadyPromoted: false, durationMs: Date.now() - started };
+      });
+    },
+
+    async discard(tag: string, signal: AbortSignal): Promise<DiscardResult> {
+      return withApi(config, tuning, signal, async (api) => {
+        const current = await api.getService();
+        const traffic = current.traffic ?? [];
+        if (!traffic.some((t) => t.tag === tag)) return { removed: false };
+        // The tag goes; a share of traffic, which a candidate never has, would stay where it is.
+        const kept = traffic.filter((t) => t.tag !== tag || t.percent).map((t) => (t.tag === tag ? { ...t, tag: '' } : t));
+        const outcome = await api.updateAndWait({ ...current, traffic: kept }, () => undefined);
+        if ('error' in outcome) throw new LoopError(FailureType.DeployUnavailable, redact(`Removing tag ${tag} from ${api.serviceName} failed: ${outcome.error.message}`), { tag });
+        return { removed: true };
       });
     },
 
@@ -129,6 +194,25 @@ export function cloudRunDeployer(config: CloudRunConfig, options: CloudRunDeploy
       });
     },
   };
+}
+
+/**
+ * What the service shows of an earlier deploy of this commit, so that a retried or replayed deploy
+ * finds its own revision and the rollback target it recorded.
+ */
+function earlierDeploy(current: Service, image: string, commit: string) {
+  const template = current.template ?? {};
+  const annotations = template.annotations ?? {};
+  const sameCommit = template.containers?.[0]?.image === image && annotations[COMMIT_ANNOTATION] === commit;
+  // Same commit but its revision failed to start: only a new revision can try again.
+  const failedBefore = sameCommit && !current.reconciling && current.terminalCondition?.state === 'CONDITION_FAILED';
+  const serving = servingRevision(current);
+  const previousRevision = sameCommit ? annotations[PREVIOUS_REVISION_ANNOTATION] || null : serving;
+  return { template, sameCommit, failedBefore, serving, previousRevision };
+}
+
+function deployed(commit: string, revision: string, previousRevision: string | null, alreadyServing: boolean, started: number): DeployResult {
+  return { kind: 'cloud-run', commit, revision, previousRevision, alreadyServing, durationMs: Date.now() - started, logPath: null };
 }
 
 /** `deploy.image` with `{commit}` replaced, checked before any call is made. */
@@ -177,6 +261,13 @@ function revisionOf(service: Service, target: protos.google.cloud.run.v2.ITraffi
 function servingRevision(service: Service): string | null {
   const top = [...(service.trafficStatuses ?? [])].sort((a, b) => (b.percent ?? 0) - (a.percent ?? 0))[0];
   return top ? revisionOf(service, top) || null : null;
+}
+
+/** The traffic as it is served now, each share pinned to its revision by name (tags kept). */
+function liveTraffic(service: Service): protos.google.cloud.run.v2.ITrafficTarget[] {
+  return (service.trafficStatuses ?? [])
+    .filter((t) => (t.percent ?? 0) > 0)
+    .map((t) => ({ type: BY_REVISION, revision: revisionOf(service, t), percent: t.percent, tag: t.tag ?? '' }));
 }
 
 /** Whether `revision` takes all of the traffic. */

@@ -38,8 +38,42 @@ export interface RollbackResult {
   durationMs: number;
 }
 
+/** verify-then-promote: a candidate is deployed with no traffic, under a tag with its own URL. */
+export interface CandidateRequest extends DeployRequest {
+  tag: string;
+}
+
+export interface CandidateResult extends DeployResult {
+  /** The candidate revision (also `revision`); it takes no traffic. */
+  revision: string;
+  tag: string;
+  /** The tag's own URL, e.g. https://TAG---SERVICE-HASH-REGION.a.run.app. */
+  url: string;
+}
+
+export interface PromoteResult {
+  /** The revision now taking all traffic. */
+  revision: string;
+  /** The revision that served before. */
+  from: string | null;
+  /** True when a retried promotion found it done. */
+  alreadyPromoted: boolean;
+  durationMs: number;
+}
+
+export interface DiscardResult {
+  /** False when a retried discard found the tag gone already. */
+  removed: boolean;
+}
+
 export interface Deployer {
   deploy(req: DeployRequest): Promise<DeployResult>;
   /** Move all traffic back to `toRevision`. Deployers that cannot roll back leave this out. */
   rollback?(toRevision: string, signal: AbortSignal): Promise<RollbackResult>;
+  /** Deployers that can hold a revision back from traffic (verify-then-promote) have these three. */
+  deployCandidate?(req: CandidateRequest): Promise<CandidateResult>;
+  /** All traffic to the candidate `revision`, its `tag` removed. */
+  promote?(revision: string, tag: string, signal: AbortSignal): Promise<PromoteResult>;
+  /** The candidate's `tag` removed; traffic untouched. */
+  discard?(tag: string, signal: AbortSignal): Promise<DiscardResult>;
 }

@@ -24,12 +24,15 @@ import {
 import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, hasHandoff, parseLoopConfigAsStarted, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
+import { candidateTag, candidateUrl } from '../deploy/candidate';
 import { secretEnvOf } from '../secrets';
 import { buildHandoff } from '../handoff/document';
 import { describeDiff, diffCycles } from '../handoff/diff';
 import { fixRefusal, rememberCycle } from '../handoff/guards';
 import { emptyMemory, type EscalationKind } from '../handoff/types';
+import { failedFirstHeadline, judgeFailingTests, runsFailedFirst } from './failed-first';
 import * as messages from './messages';
+import { isCandidateStep, type CandidateRecord, type CandidateStep } from './promote';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
   FINAL_PHASES,
@@ -91,6 +94,10 @@ class Loop {
   private cannotFixAsked: messages.CannotFix | null = null;
   /** Root causes of this cycle that had their verified fixes (handoff.maxAttemptsPerCause): for people. */
   private exhausted: string[] = [];
+  /** The JUnit reports of the latest run (on the worker that ran it): the failing tests to run again. */
+  private failingRun: string[] | null = null;
+  /** The last cycle ended with a verified fix: the next one runs the failures first. */
+  private fixVerified = false;
 
   constructor(
     private readonly config: LoopConfig,
@@ -195,6 +202,8 @@ class Loop {
   /** testing: the suite runs; its JUnit reports and output stay in files. */
   private async test(cycle: CycleRecord) {
     this.setPhase('testing');
+    const early = await this.failedFirst(cycle);
+    if (early) return early;
     const { config } = this;
     const run = await this.acts.suite.runSuite({
       suite: config.suite,
@@ -204,6 +213,35 @@ class Loop {
       secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
     });
     cycle.outputPath = run.outputPath;
+    this.failingRun = run.junitPaths;
+    return run;
+  }
+
+  /**
+   * After a verified fix, the previous failures run first: an early verdict in the status and to the
+   * fix team. When they still fail that run is the cycle's (straight back to the fix team with it);
+   * otherwise null, and the full suite gives the verdict.
+   */
+  private async failedFirst(cycle: CycleRecord): Promise<{ junitPaths: string[]; durationMs: number } | null> {
+    const { config, failingRun } = this;
+    const wanted = runsFailedFirst(config.suite, this.fixVerified);
+    this.fixVerified = false;
+    // Loops that ran before failed-first keep their command sequence when replayed.
+    if (!wanted || !failingRun || !patched('failed-first')) return null;
+    const run = await this.acts.suite.runFailingTests({
+      suite: config.suite,
+      cycle: cycle.cycle,
+      fromJunit: failingRun,
+      purpose: 'failed-first',
+      secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
+    });
+    const record = (cycle.failedFirst = judgeFailingTests(run));
+    if (!run.ran) return null;
+    const headline = failedFirstHeadline(record);
+    this.setPhase('testing', headline);
+    await this.notify('fix-team', `${this.status.name} cycle ${cycle.cycle}: ${headline}`);
+    if (record.verdict !== 'still-failing') return null;
+    this.failingRun = run.junitPaths;
     return run;
   }
 
@@ -343,7 +381,9 @@ class Loop {
       this.setPhase('deploying');
       const attempt = await this.deploy(cycle, fix);
       for (let next = nextShipStep(attempt); ; next = nextShipStep(attempt)) {
-        if (next.step === 'verify') {
+        if (isCandidateStep(next)) {
+          await this.candidateStep(next, attempt.candidate!);
+        } else if (next.step === 'verify') {
           this.setPhase('verifying');
           attempt.verify = cycle.verify = await this.checkHealth();
         } else if (next.step === 'rollback') {
@@ -360,6 +400,7 @@ class Loop {
         } else {
           // Done with this fix; a newer one that arrived meanwhile stays pending.
           if (this.status.pendingFix === fix) this.status.pendingFix = null;
+          this.fixVerified = next.step === 'verified';
           if (next.step === 'verified') return 'verified';
           cycle.outcome = next.why;
           return 'back-to-fix';
@@ -397,8 +438,10 @@ class Loop {
       cycle.deploy = bare(null);
       return attempt;
     }
+    const candidate = this.newCandidate(cycle);
+    if (candidate) Object.assign(attempt, { candidate, testsCandidate: config.verify.suite });
     try {
-      const d = await this.acts.deploy.deploy({ deploy: config.deploy, commit: fix.commit, cycle: cycle.cycle });
+      const d = candidate ? await this.deployCandidate(cycle, fix, candidate) : await this.acts.deploy.deploy({ deploy: config.deploy, commit: fix.commit, cycle: cycle.cycle });
       cycle.deploy = { ...d, error: null };
       attempt.deployed = d;
     } catch (err) {
@@ -430,6 +473,48 @@ class Loop {
       if (isCancellation(err)) throw err;
       log.warn('service logs unavailable', { error: failureMessage(err) });
       return { source, revision, read: 0, top: [], verdict: null, category: null, decidingEntry: null, error: failureMessage(err) };
+    }
+  }
+
+  /** verify-then-promote: the fix's candidate, tagged for this loop and cycle; null for a direct deploy. */
+  private newCandidate(cycle: CycleRecord): CandidateRecord | null {
+    const d = this.config.deploy;
+    if (d.kind !== 'cloud-run' || d.strategy !== 'verify-then-promote' || !patched('verify-then-promote')) return null;
+    const tag = candidateTag(this.status.name, workflowInfo().workflowId, cycle.cycle, d.service);
+    return (cycle.candidate = { tag, revision: null, url: null, verify: null, tests: null, outcome: null });
+  }
+
+  /** The candidate revision with no traffic, under its tag; what it reports, as a direct deploy's record. */
+  private async deployCandidate(cycle: CycleRecord, fix: FixRecord, candidate: CandidateRecord) {
+    const { tag: _tag, url, ...d } = await this.acts.deploy.deployCandidate({ deploy: this.config.deploy, commit: fix.commit, cycle: cycle.cycle, tag: candidate.tag });
+    Object.assign(candidate, { revision: d.revision, url });
+    return d;
+  }
+
+  /** One step of the candidate's path: checked on its own URL, then promoted or discarded. */
+  private async candidateStep(next: CandidateStep, c: CandidateRecord): Promise<void> {
+    const { config } = this;
+    if (next.step === 'verify-candidate') {
+      this.setPhase('verifying', `checking candidate ${c.revision} on its own URL before it gets traffic`);
+      c.verify = await this.acts.verify.verify({ verify: { ...config.verify, url: candidateUrl(config.verify.url!, c.url!) } });
+    } else if (next.step === 'test-candidate') {
+      this.setPhase('verifying', `running the failing tests against candidate ${c.revision}`);
+      const run = await this.acts.suite.runFailingTests({
+        suite: config.suite,
+        cycle: this.status.cycle,
+        fromJunit: this.failingRun ?? [],
+        purpose: 'candidate',
+        stagingUrl: c.url,
+        secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
+      });
+      c.tests = judgeFailingTests(run);
+    } else if (next.step === 'promote') {
+      this.setPhase('deploying', `promoting candidate ${c.revision}: all traffic to it`);
+      await this.acts.rollback.promote({ deploy: config.deploy, revision: c.revision!, tag: c.tag });
+      c.outcome = 'promoted';
+    } else {
+      await this.acts.rollback.discard({ deploy: config.deploy, tag: c.tag });
+      c.outcome = 'discarded';
     }
   }
 

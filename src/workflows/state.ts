@@ -7,7 +7,9 @@ import { classifyText, isInfrastructure } from '../diagnosis/categorize';
 import { clipText } from '../diagnosis/redact';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { boundCauseIds, boundFixClaims, type CycleDiff, type Escalation, type HandoffMemory } from '../handoff/types';
+import type { FailingTestsRecord } from './failed-first';
 import { MESSAGE_LIMITS } from './messages';
+import { nextCandidateStep, type CandidateRecord } from './promote';
 import { noTimeSpent, startTime, type LoopTime, type TimeSpent } from './time';
 
 export type Phase =
@@ -128,6 +130,10 @@ export interface CycleRecord {
   time?: TimeSpent;
   /** Why the cycle ended the way it did, in a sentence. */
   outcome: string | null;
+  /** verify-then-promote: the fix's candidate revision, checked on its tag's URL before any traffic. */
+  candidate?: CandidateRecord | null;
+  /** After a verified fix: the previous failures, run before the full suite (the early verdict). */
+  failedFirst?: FailingTestsRecord | null;
   /** An older cycle kept short (counts, verdict, root-cause categories, fix commit, outcome); details in reportPath. */
   compacted?: true;
   /** Root causes against the cycle before (src/handoff/diff.ts). */
@@ -283,6 +289,10 @@ export interface ShipAttempt {
   readsLogs?: boolean;
   /** The service's logs once read (undefined: not read yet). */
   logs?: ServiceLogsRecord | null;
+  /** verify-then-promote: the candidate, as far as it has got. */
+  candidate?: CandidateRecord;
+  /** verify.suite: the failing tests run against the candidate too. */
+  testsCandidate?: boolean;
 }
 
 /** The next step of shipping a fix; `why` is the outcome or block reason in a sentence. */
@@ -294,11 +304,17 @@ export type ShipStep =
   | { step: 'verified' }
   | { step: 'back-to-fix'; why: string }
   | { step: 'wait-infra'; why: string }
+  | { step: 'verify-candidate' }
+  | { step: 'test-candidate' }
+  | { step: 'promote' }
+  | { step: 'discard' }
   /** A deploy no retry and no fix can help (configuration, permissions): the loop ends with its failure. */
   | { step: 'end' };
 
 /** After each step of shipping a fix: what comes next. */
 export function nextShipStep(a: ShipAttempt): ShipStep {
+  const candidate = nextCandidateStep(a);
+  if (candidate) return candidate;
   const f = a.deployFailure;
   const needsLogs = a.readsLogs && a.logs === undefined;
   const logs = a.logs?.verdict ? a.logs : null;
@@ -405,6 +421,8 @@ function boundCycle(c: CycleRecord, compact = false): void {
     if (c.diff) c.diff = null;
     if (c.escalation) c.escalation = null;
     Object.assign(c, { outputPath: null, deploy: null, verify: null, rollback: null, infra: null, serviceLogs: null, compacted: true });
+    delete c.candidate;
+    delete c.failedFirst;
     return;
   }
   c.outputPath = clipOrNull(c.outputPath, L.name);

@@ -32,6 +32,7 @@ describe('cloud-run deployer against the Cloud Run Admin API stand-in', function
       endpoint: standIn.endpoint,
       logsEndpoint: null,
       timeout: '1m',
+      strategy: 'direct',
     };
   }
 
