@@ -28,7 +28,7 @@ import { candidateTag, candidateUrl } from '../deploy/candidate';
 import { secretEnvOf } from '../secrets';
 import { buildHandoff } from '../handoff/document';
 import { describeDiff, diffCycles } from '../handoff/diff';
-import { fixRefusal, rememberCycle } from '../handoff/guards';
+import { fixedBy, fixRefusal, rememberCycle } from '../handoff/guards';
 import { emptyMemory, type EscalationKind } from '../handoff/types';
 import { failedFirstHeadline, judgeFailingTests, runsFailedFirst } from './failed-first';
 import * as messages from './messages';
@@ -287,7 +287,9 @@ class Loop {
     memory.escalation = null;
     this.cannotFixAsked = null;
     const diff = this.current.diff;
-    const headline = `${this.status.name} cycle ${this.status.cycle}: ${diff?.since ? `${describeDiff(diff)}. ` : ''}${why}`;
+    const tried = this.status.cycles[this.status.cycles.length - 2]?.fix;
+    const since = diff?.since ? `${tried ? `after ${tried.commit} by ${fixedBy(tried)}: ` : ''}${describeDiff(diff)}. ` : '';
+    const headline = `${this.status.name} cycle ${this.status.cycle}: ${since}${why}`;
     if (this.exhausted.length) {
       const n = handoff.maxAttemptsPerCause;
       await this.escalate('max-attempts', `still failing after ${n} verified ${n === 1 ? 'fix' : 'fixes'} that claimed ${this.exhausted.length === 1 ? 'it' : 'them'}: ${this.exhausted.join(', ')}`, this.exhausted, null);

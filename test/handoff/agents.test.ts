@@ -101,6 +101,7 @@ describe('the fix team as coding agents (scripted), on a real Temporal server', 
     assert.match(report, new RegExp(`\\*\\*Fix\\*\\*: \`${c1.fix!.commit}\` fix \\w+ \\(agent scripted-fix-one\\)`));
     assert.match(report, /\| fixed \| `[0-9a-f]{16}` \w+ \| 4 → 0 \| `\w+` \(claimed it\) \|/);
     assert.ok(webhook.received.every((p) => (p.handoff as HandoffDocument).schemaVersion === 1), 'the webhook gets the document beside the text');
+    assert.match(String(webhook.received[1].text), new RegExp(`^shop cycle 2: after ${c1.fix!.commit} by agent scripted-fix-one: 1 fixed, 1 still failing\\. `));
   });
 
   it('an agent that gives up: cannotFix escalates to a person (waitingFor people), who fixes it; bad fixes are refused with a reason', async function () {
