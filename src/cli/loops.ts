@@ -5,7 +5,9 @@ import { ConfigError, parseLoopConfig, type LoopConfig } from '../config';
 import * as messages from '../workflows/messages';
 import { FINAL_PHASES, type LoopStatus } from '../workflows/state';
 import { formatStatus, formatTable } from './format';
-import { UsageError, type Io } from './io';
+import { OperationFailed, UsageError, type Io } from './io';
+import { LoopCycle, LoopPhase, loopListQuery } from '../search-attributes';
+import { GRPC_INVALID_ARGUMENT, grpcCode } from '../search-attributes-admin';
 
 /** The loop input as written (it is what the loop gets) and its parsed form. */
 export interface LoopInput {
@@ -125,13 +127,24 @@ export interface LoopListing {
   startTime: string;
 }
 
-export async function listLoops(client: Client, io: Io, opts: { json: boolean; limit: number }): Promise<number> {
+export async function listLoops(client: Client, io: Io, opts: { json: boolean; limit: number; phase?: string }): Promise<number> {
   const loops: LoopListing[] = [];
-  // Visibility lists newest first.
-  for await (const wf of client.workflow.list({ query: `WorkflowType = '${messages.WORKFLOW_TYPE}'` })) {
-    const memo = (wf.memo ?? {}) as { phase?: string; cycle?: number };
-    loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase: memo.phase ?? null, cycle: memo.cycle ?? null, startTime: wf.startTime.toISOString() });
-    if (loops.length >= opts.limit) break;
+  try {
+    // Visibility lists newest first.
+    for await (const wf of client.workflow.list({ query: loopListQuery(opts.phase) })) {
+      // Search attributes where the server has them, the memo where it has not (and for older loops).
+      const memo = (wf.memo ?? {}) as { phase?: string; cycle?: number };
+      const sa = wf.typedSearchAttributes;
+      const phase = sa.get(LoopPhase) ?? memo.phase ?? null;
+      const cycle = sa.get(LoopCycle) ?? memo.cycle ?? null;
+      loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase, cycle, startTime: wf.startTime.toISOString() });
+      if (loops.length >= opts.limit) break;
+    }
+  } catch (err) {
+    if (opts.phase !== undefined && grpcCode(err) === GRPC_INVALID_ARGUMENT) {
+      throw new OperationFailed(`the server cannot filter by phase: search attribute ${LoopPhase.name} is not registered (run \`tdl setup\`)`);
+    }
+    throw err;
   }
   if (opts.json) io.out(JSON.stringify(loops));
   else if (loops.length === 0) io.out('no loops');

@@ -19,6 +19,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LoopActivities } from '../activities';
@@ -26,6 +27,7 @@ import { ConfigError, durationMs, hasHandoff, parseLoopConfig, type LoopConfig }
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { secretEnvOf } from '../secrets';
 import * as messages from './messages';
+import { LoopMetrics, loopSearchAttributes, searchAttributesAvailable } from './observe';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
   FINAL_PHASES,
@@ -76,6 +78,9 @@ class Loop {
   private infraRestoredNote: string | null = null;
   private reportPath: string | null = null;
   private memoPhase: Phase | null = null;
+  /** Set at the start of run: whether the server has the loop's search attributes. */
+  private searchAttributes = false;
+  private readonly metrics = new LoopMetrics();
 
   constructor(
     private readonly config: LoopConfig,
@@ -88,6 +93,7 @@ class Loop {
 
   /** The cycle: test, diagnose, decide; a fix is awaited and shipped, infrastructure waited out. */
   async run(input: unknown): Promise<LoopResult> {
+    this.searchAttributes = await searchAttributesAvailable();
     for (let first = true; ; first = false) {
       if (!first && workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
@@ -239,6 +245,7 @@ class Loop {
           const rb = await this.acts.rollback.rollback({ deploy: this.config.deploy, toRevision: next.to });
           const after = await this.checkHealth(true);
           attempt.rollback = cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
+          this.metrics.rolledBack();
         } else if (next.step === 'end') {
           throw attempt.thrown;
         } else if (next.step === 'wait-infra') {
@@ -370,11 +377,14 @@ class Loop {
     status.updatedAt = new Date().toISOString();
     boundStatus(status);
     setCurrentDetails(renderCurrentDetails(status));
-    // Memo lets `tdl list` show phase and cycle without a query per loop; one event per change.
+    // Search attributes (or, on a server without them, the memo) let `tdl list` and the Web UI show
+    // phase and cycle without a query per loop; one event per change.
     if (this.memoPhase !== phase) {
-      upsertMemo({ phase, cycle: status.cycle });
+      if (this.searchAttributes) upsertSearchAttributes(loopSearchAttributes(status));
+      else upsertMemo({ phase, cycle: status.cycle });
       this.memoPhase = phase;
     }
+    this.metrics.phaseChanged(status);
   }
 
   private handleMessages(): void {
