@@ -6,6 +6,7 @@ import { NativeConnection } from '@temporalio/worker';
 import type { ConnectionSettings } from '../connection';
 import { startDevServer, type DevServer } from '../devserver';
 import { installLogging, writeLog } from '../log';
+import { prometheusMetrics } from '../metrics';
 import { ConfigError } from '../config';
 import { describePolicy, loadCommandPolicy } from '../policy';
 import { createLoopWorker } from '../worker';
@@ -38,7 +39,7 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
   // The demo prints the loop's story; its routine logs would bury it.
   installLogging(
     opts.whileRunning && !process.env.TDL_LOG_LEVEL ? 'WARN' : undefined,
-    opts.metrics && { prometheus: { bindAddress: `${opts.metrics.host}:${opts.metrics.port}` } },
+    opts.metrics && prometheusMetrics(opts.metrics.host, opts.metrics.port),
   );
   const policyFile = opts.commandsFile ?? (process.env.TDL_COMMANDS_FILE || undefined);
   let commands = null;

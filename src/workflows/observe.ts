@@ -4,6 +4,7 @@
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { metricMeter, patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { LOOP_METRICS } from '../metrics';
 import type { searchAttributeActivities } from '../search-attributes-admin';
 import { LoopCycle, LoopName, LoopPhase, WaitingFor } from '../search-attributes';
 import { FINAL_PHASES, type LoopStatus, type Phase } from './state';
@@ -47,10 +48,10 @@ const between = (from: string, to: string) => Math.max(0, Date.parse(to) - Date.
  * wait for people, blocked-infra the wait for infrastructure), cycle durations, rollbacks.
  */
 export class LoopMetrics {
-  private readonly entered = metricMeter.createCounter('tdl_loop_phase_entered', 'loops', 'loops entering each phase');
-  private readonly phaseTime = metricMeter.createHistogram('tdl_loop_phase_duration', 'int', 'ms', 'time a loop spent in a phase');
-  private readonly cycleTime = metricMeter.createHistogram('tdl_loop_cycle_duration', 'int', 'ms', 'one cycle, from its suite run to the next cycle or the end');
-  private readonly rollbacks = metricMeter.createCounter('tdl_loop_rollbacks', 'rollbacks', 'rollbacks after an unhealthy deploy');
+  private readonly entered = metricMeter.createCounter(LOOP_METRICS.phaseEntered, 'loops', 'loops entering each phase');
+  private readonly phaseTime = metricMeter.createHistogram(LOOP_METRICS.phaseDuration, 'int', 'ms', 'time a loop spent in a phase');
+  private readonly cycleTime = metricMeter.createHistogram(LOOP_METRICS.cycleDuration, 'int', 'ms', 'one cycle, from its suite run to the next cycle or the end');
+  private readonly rollbacks = metricMeter.createCounter(LOOP_METRICS.rollbacks, 'rollbacks', 'rollbacks after an unhealthy deploy');
   private phase: { phase: Phase; since: string; cycle: number } | null = null;
 
   /** Called after the status changed to `status.phase` (at `status.updatedAt`). */
