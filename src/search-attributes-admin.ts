@@ -1,6 +1,6 @@
 /**
  * The loop's search attributes on a server: are they there (the workflow asks once per run, through
- * a local activity), and registering them (`tdl setup`).
+ * an activity), and registering them (`tdl setup`).
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
@@ -33,7 +33,7 @@ export async function hasLoopSearchAttributes(connection: Connection, namespace:
   }
 }
 
-/** The local activity behind the workflow's one question per run. */
+/** The activity behind the workflow's one question per run. */
 export const searchAttributeActivities = {
   loopSearchAttributesRegistered(): Promise<boolean> {
     const ctx = Context.current();

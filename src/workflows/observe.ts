@@ -3,13 +3,16 @@
  * `tdl list --phase`, and its metrics (the SDK's workflow metric meter: nothing is emitted on replay).
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { metricMeter, patched, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { metricMeter, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { LOOP_METRICS } from '../metrics';
 import type { searchAttributeActivities } from '../search-attributes-admin';
 import { LoopCycle, LoopName, LoopPhase, WaitingFor } from '../search-attributes';
 import { FINAL_PHASES, type LoopStatus, type Phase } from './state';
 
-const { loopSearchAttributesRegistered } = proxyLocalActivities<typeof searchAttributeActivities>({
+// A regular activity, not a local one: code after a local activity's result reads another workflow
+// time on replay than it did when it ran (the result is replayed with the next task's time), and the
+// first cycle's start time would differ between a live query and a replayed one.
+const { loopSearchAttributesRegistered } = proxyActivities<typeof searchAttributeActivities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3 },
 });
@@ -17,7 +20,7 @@ const { loopSearchAttributesRegistered } = proxyLocalActivities<typeof searchAtt
 /**
  * Whether this run may upsert the loop's search attributes: a server without them registered fails
  * the workflow task on upsert, so the loop then keeps to the memo. A run continued as new inherits
- * them (no question asked again); otherwise one local activity asks, its answer kept in history.
+ * them (no question asked again); otherwise one activity asks, its answer kept in history.
  */
 export async function searchAttributesAvailable(): Promise<boolean> {
   if (!patched('search-attributes')) return false;
