@@ -25,6 +25,7 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
+import { LOOP_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 import * as messages from '../src/workflows/messages';
 import { createLoopWorker } from '../src/worker';
 
@@ -106,7 +107,8 @@ async function main() {
   const runs = Number(values.runs);
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' } },
+    // With the loop's search attributes, as `tdl dev` runs.
+    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' }, searchAttributes: LOOP_SEARCH_ATTRIBUTES },
   });
   const taskQueue = `bench-${randomUUID()}`;
   const worker = await createLoopWorker({ connection: env.nativeConnection, taskQueue, reportsDir: mkdtempSync(join(tmpdir(), 'tdl-bench-reports-')) });

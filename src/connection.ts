@@ -4,7 +4,9 @@
  */
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { payloadCodecs } from './codec';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
 
@@ -14,6 +16,8 @@ export interface ConnectionSettings {
   address: string;
   namespace: string;
   connectionOptions: NativeConnectionOptions;
+  /** Payload encryption when TDL_ENCRYPTION_KEY is set (the worker's and every client's). */
+  payloadCodecs: PayloadCodec[];
 }
 
 export function connectionSettings(): ConnectionSettings {
@@ -25,11 +29,12 @@ export function connectionSettings(): ConnectionSettings {
     address,
     namespace: namespace ?? 'default',
     connectionOptions: { ...connectionOptions, address },
+    payloadCodecs: payloadCodecs(),
   };
 }
 
 export async function connectClient(settings = connectionSettings()): Promise<Client> {
   const { address, tls, apiKey, metadata } = settings.connectionOptions;
   const connection = await Connection.connect({ address, tls, apiKey, metadata });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, dataConverter: { payloadCodecs: settings.payloadCodecs } });
 }

@@ -3,7 +3,7 @@
  * included, see src/secrets.ts). The worker's Temporal runtime logs through the same function, so
  * activity and workflow logs are redacted too.
  */
-import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type LogEntry, type MetricsExporterConfig } from '@temporalio/worker';
 import { redactDeep } from './diagnosis/redact';
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -19,10 +19,14 @@ export function writeLog(level: Level, message: string, meta: Record<string, unk
   process.stderr.write(`${JSON.stringify(line)}\n`);
 }
 
-/** Routes the Temporal runtime's logs (worker, workflows, activities) through writeLog, from `level` up. */
-export function installLogging(level: Level = (process.env.TDL_LOG_LEVEL?.toUpperCase() as Level) || 'INFO'): void {
+/**
+ * Routes the Temporal runtime's logs (worker, workflows, activities) through writeLog, from `level` up;
+ * `metrics` adds the runtime's Prometheus exporter (installed once per process, so together).
+ */
+export function installLogging(level: Level = (process.env.TDL_LOG_LEVEL?.toUpperCase() as Level) || 'INFO', metrics?: MetricsExporterConfig): void {
   threshold = LEVELS.includes(level) ? level : 'INFO';
   Runtime.install({
+    ...(metrics ? { telemetryOptions: { metrics } } : {}),
     logger: new DefaultLogger(threshold, (entry: LogEntry) => {
       const { sdkComponent, ...meta } = (entry.meta ?? {}) as Record<string, unknown>;
       writeLog(entry.level as Level, entry.message, { component: sdkComponent, ...meta });

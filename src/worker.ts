@@ -4,10 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { payloadCodecs } from './codec';
 import type { CommandPolicy } from './policy';
 import { maxOutputBytes } from './process';
+import { searchAttributeActivities } from './search-attributes-admin';
 import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 /** Built by scripts/bundle-workflows.ts at `npm run build`. */
@@ -21,6 +24,8 @@ export interface LoopWorkerOptions {
   reportsDir?: string;
   /** The commands this worker runs (src/policy.ts); null or absent: inline commands from any input. */
   commands?: CommandPolicy | null;
+  /** Default: the codecs TDL_ENCRYPTION_KEY asks for (src/codec). */
+  payloadCodecs?: PayloadCodec[];
 }
 
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -39,6 +44,10 @@ export async function createLoopWorker(opts: LoopWorkerOptions): Promise<Worker>
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
     ...workflowSource(),
-    activities: createActivities({ reportsDir: resolve(opts.reportsDir ?? defaultReportsDir()), commands: opts.commands }),
+    dataConverter: { payloadCodecs: opts.payloadCodecs ?? payloadCodecs() },
+    activities: {
+      ...createActivities({ reportsDir: resolve(opts.reportsDir ?? defaultReportsDir()), commands: opts.commands }),
+      ...searchAttributeActivities,
+    },
   });
 }

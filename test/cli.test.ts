@@ -194,6 +194,6 @@ describe('tdl without a Temporal server', function () {
     assert.match(bare.stderr, /^Usage: tdl <command>/);
     const badOption = await tdl('list', '--limit', '0');
     assert.equal(badOption.code, 2);
-    assert.match(badOption.stderr, /^tdl list: --limit takes a whole number of at least 1 \(got "0"\)\nusage: tdl list \[--json\] \[--limit N\]/);
+    assert.match(badOption.stderr, /^tdl list: --limit takes a whole number of at least 1 \(got "0"\)\nusage: tdl list \[--phase PHASE\] \[--json\] \[--limit N\]/);
   });
 });

@@ -7,10 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
+import { devServerSearchAttributeArgs } from '../src/search-attributes';
 
 const ROOT = resolve(__dirname, '..', '..');
 
 interface Service {
+  profiles?: string[];
+  restart?: string;
   image?: string;
   build?: { context: string };
   command?: string[];
@@ -23,11 +26,18 @@ interface Service {
   security_opt?: string[];
 }
 
+/** `docker-compose config`: the file parsed, interpolated and validated offline. */
+function rendered(env: Record<string, string> = {}) {
+  const text = execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, E2E_JWT: '', ...env } });
+  return load(text) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+}
+
 describe('docker-compose.yml', function () {
   it('is valid, and runs a dev server with the Web UI and a worker pointed at it', function () {
-    const rendered = execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, E2E_JWT: '' } });
-    const { services, volumes } = load(rendered) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+    const { services, volumes } = rendered();
     const { temporal, worker } = services;
+    assert.equal(temporal.profiles, undefined, 'the dev server is the default');
+    assert.deepEqual(temporal.command!.slice(-8), devServerSearchAttributeArgs(), "it registers the loop's search attributes, as tdl dev does");
 
     assert.match(temporal.image!, /^temporalio\/temporal:1\.9\.1$/, 'the same Temporal CLI version the project pins');
     assert.deepEqual(temporal.command!.slice(0, 2), ['server', 'start-dev']);
@@ -56,5 +66,43 @@ describe('docker-compose.yml', function () {
     assert.match(dockerfile, /chown node:node \/reports/, 'the reports volume is writable by that user');
     const ignored = readFileSync(resolve(ROOT, '.dockerignore'), 'utf8').split('\n');
     for (const local of ['node_modules', 'dist', '.tools', '.data']) assert.ok(ignored.includes(local), `${local} stays out of the image`);
+  });
+
+  it('has a production profile: Temporal on PostgreSQL, the Web UI, search attributes set up, and two workers', function () {
+    const { services, volumes } = rendered({ POSTGRES_PASSWORD: 'from-dotenv', TDL_ENCRYPTION_KEY: 'k1:abc' });
+    const production = Object.entries(services).filter(([, s]) => s.profiles?.includes('production')).map(([name]) => name).sort();
+    assert.deepEqual(production, ['postgresql', 'tdl-setup', 'temporal-server', 'temporal-ui', 'worker-1', 'worker-2']);
+    const { postgresql, 'temporal-server': server, 'temporal-ui': ui, 'tdl-setup': setup } = services;
+
+    // Temporal's own layout: the auto-setup image on PostgreSQL (POSTGRES_SEEDS names the database service).
+    assert.match(postgresql.image!, /^postgres:\d+/);
+    assert.equal(postgresql.environment!.POSTGRES_PASSWORD, 'from-dotenv');
+    assert.match(server.image!, /^temporalio\/auto-setup:/);
+    assert.equal(server.environment!.DB, 'postgres12');
+    assert.equal(server.environment!.POSTGRES_SEEDS, 'postgresql');
+    assert.equal(server.environment!.POSTGRES_PWD, 'from-dotenv');
+    assert.equal(server.depends_on!.postgresql.condition, 'service_healthy');
+    assert.equal(postgresql.ports, undefined, 'the database stays inside the compose network');
+    assert.match(ui.image!, /^temporalio\/ui:/);
+    assert.equal(ui.environment!.TEMPORAL_ADDRESS, 'temporal-server:7233');
+
+    assert.deepEqual(setup.command, ['setup']);
+    assert.equal(setup.restart, 'no');
+    for (const name of ['worker-1', 'worker-2']) {
+      const w = services[name];
+      assert.deepEqual(w.command, ['worker']);
+      assert.equal(w.environment!.TEMPORAL_ADDRESS, 'temporal-server:7233');
+      assert.equal(w.environment!.TDL_ENCRYPTION_KEY, 'k1:abc', 'encryption keys come from .env');
+      assert.equal(w.environment!.TDL_METRICS_PORT, '9464');
+      assert.equal(w.depends_on!['tdl-setup'].condition, 'service_completed_successfully', 'workers start once the search attributes exist');
+      assert.deepEqual(w.security_opt, ['no-new-privileges:true']);
+      assert.equal(w.user, undefined);
+    }
+    assert.notDeepEqual(services['worker-1'].ports, services['worker-2'].ports, 'each worker has its own metrics port on the host');
+    assert.ok('postgresql-data' in volumes);
+    // Every published port is on loopback only.
+    for (const [name, s] of Object.entries(services)) {
+      for (const p of (s.ports ?? []) as string[]) assert.match(String(p), /^127\.0\.0\.1:/, `${name} publishes ${p} beyond loopback`);
+    }
   });
 });

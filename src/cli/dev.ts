@@ -3,13 +3,15 @@
  * starts a local dev server (state in .data/, Web UI on :8233) and a worker, and stops both on Ctrl-C.
  */
 import { NativeConnection } from '@temporalio/worker';
-import { connectionSettings, type ConnectionSettings } from '../connection';
+import type { ConnectionSettings } from '../connection';
 import { startDevServer, type DevServer } from '../devserver';
 import { installLogging, writeLog } from '../log';
+import { prometheusMetrics } from '../metrics';
 import { ConfigError } from '../config';
 import { describePolicy, loadCommandPolicy } from '../policy';
 import { createLoopWorker } from '../worker';
 import { cannotReach, UsageError, type Io } from './io';
+import { cliConnectionSettings } from './ops';
 
 export interface WorkerCommandOptions {
   taskQueue: string;
@@ -18,6 +20,8 @@ export interface WorkerCommandOptions {
   commandsFile?: string;
   /** Start the embedded dev server on these ports when no address is configured. */
   embedded: { port: number; uiPort: number } | null;
+  /** Serve Prometheus metrics (the SDK's and the loops') on host:port. */
+  metrics?: { host: string; port: number };
   /** Runs while the worker serves (the demo's own entry point plugs it in). */
   whileRunning?: WhileRunning;
 }
@@ -33,7 +37,10 @@ const INTERRUPTED = 130;
 
 export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Promise<number> {
   // The demo prints the loop's story; its routine logs would bury it.
-  installLogging(opts.whileRunning && !process.env.TDL_LOG_LEVEL ? 'WARN' : undefined);
+  installLogging(
+    opts.whileRunning && !process.env.TDL_LOG_LEVEL ? 'WARN' : undefined,
+    opts.metrics && prometheusMetrics(opts.metrics.host, opts.metrics.port),
+  );
   const policyFile = opts.commandsFile ?? (process.env.TDL_COMMANDS_FILE || undefined);
   let commands = null;
   try {
@@ -42,7 +49,7 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
     if (err instanceof ConfigError) throw new UsageError(`--commands ${err.message}`);
     throw err;
   }
-  let settings = connectionSettings();
+  let settings = cliConnectionSettings();
   let server: DevServer | null = null;
   if (opts.embedded && !settings.configured) {
     server = await startDevServer({ ...opts.embedded, log: (line) => io.err(line) });
@@ -54,9 +61,18 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
     const connection = await NativeConnection.connect(settings.connectionOptions).catch((err: unknown) => {
       throw cannotReach(settings.address, err);
     });
-    const worker = await createLoopWorker({ connection, namespace: settings.namespace, taskQueue: opts.taskQueue, reportsDir: opts.reportsDir, commands });
+    const worker = await createLoopWorker({
+      connection,
+      namespace: settings.namespace,
+      taskQueue: opts.taskQueue,
+      reportsDir: opts.reportsDir,
+      commands,
+      payloadCodecs: settings.payloadCodecs,
+    });
     writeLog('INFO', 'worker started', { address: settings.address, namespace: settings.namespace, taskQueue: opts.taskQueue });
     writeLog(commands ? 'INFO' : 'WARN', describePolicy(commands, policyFile ?? null));
+    if (opts.metrics) writeLog('INFO', 'metrics served', { url: `http://${opts.metrics.host}:${opts.metrics.port}/metrics` });
+    if (settings.payloadCodecs.length) writeLog('INFO', 'payloads encrypted (TDL_ENCRYPTION_KEY)');
     io.err(`worker serving task queue "${opts.taskQueue}" on ${settings.address}; Ctrl-C stops ${server ? 'both' : 'it'}`);
     const running = worker.run();
     if (opts.whileRunning) {

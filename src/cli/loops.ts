@@ -6,7 +6,9 @@ import * as messages from '../workflows/messages';
 import { FINAL_PHASES, type LoopStatus, type Phase } from '../workflows/state';
 import { timeSpentAt, type LoopTime, type TimeSpent } from '../workflows/time';
 import { formatHandoff, formatStatus, formatTable } from './format';
-import { UsageError, type Io } from './io';
+import { OperationFailed, UsageError, type Io } from './io';
+import { LoopCycle, LoopPhase, loopListQuery } from '../search-attributes';
+import { GRPC_INVALID_ARGUMENT, grpcCode } from '../search-attributes-admin';
 
 /** The loop input as written (it is what the loop gets) and its parsed form. */
 export interface LoopInput {
@@ -151,15 +153,27 @@ export interface LoopListing {
   time: (TimeSpent & { timeToGreenMs: number | null }) | null;
 }
 
-export async function listLoops(client: Client, io: Io, opts: { json: boolean; limit: number }): Promise<number> {
+export async function listLoops(client: Client, io: Io, opts: { json: boolean; limit: number; phase?: string }): Promise<number> {
   const loops: LoopListing[] = [];
-  // Visibility lists newest first.
-  for await (const wf of client.workflow.list({ query: `WorkflowType = '${messages.WORKFLOW_TYPE}'` })) {
-    const memo = (wf.memo ?? {}) as { phase?: Phase; cycle?: number; time?: LoopTime };
-    // The memo's totals are as of the last phase change: a running loop's current phase counts on to now.
-    const time = memo.time ? { ...timeSpentAt(memo.time, wf.status.name === 'RUNNING' ? memo.phase! : 'passed', new Date()), timeToGreenMs: memo.time.timeToGreenMs } : null;
-    loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase: memo.phase ?? null, cycle: memo.cycle ?? null, startTime: wf.startTime.toISOString(), time });
-    if (loops.length >= opts.limit) break;
+  try {
+    // Visibility lists newest first.
+    for await (const wf of client.workflow.list({ query: loopListQuery(opts.phase) })) {
+      // Search attributes where the server has them, the memo where it has not (and for older loops).
+      const memo = (wf.memo ?? {}) as { phase?: Phase; cycle?: number; time?: LoopTime };
+      const sa = wf.typedSearchAttributes;
+      const phase = (sa.get(LoopPhase) as Phase | undefined) ?? memo.phase ?? null;
+      const cycle = sa.get(LoopCycle) ?? memo.cycle ?? null;
+      // The memo's totals are as of the last phase change: a running loop's current phase counts on to now.
+      const time =
+        memo.time && phase ? { ...timeSpentAt(memo.time, wf.status.name === 'RUNNING' ? phase : 'passed', new Date()), timeToGreenMs: memo.time.timeToGreenMs } : null;
+      loops.push({ workflowId: wf.workflowId, status: wf.status.name, phase, cycle, startTime: wf.startTime.toISOString(), time });
+      if (loops.length >= opts.limit) break;
+    }
+  } catch (err) {
+    if (opts.phase !== undefined && grpcCode(err) === GRPC_INVALID_ARGUMENT) {
+      throw new OperationFailed(`the server cannot filter by phase: search attribute ${LoopPhase.name} is not registered (run \`tdl setup\`)`);
+    }
+    throw err;
   }
   if (opts.json) io.out(JSON.stringify(loops));
   else if (loops.length === 0) io.out('no loops');

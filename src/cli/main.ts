@@ -5,13 +5,15 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import type { Client } from '@temporalio/client';
-import { connectClient, connectionSettings } from '../connection';
+import { connectClient } from '../connection';
 import { loopInputJsonSchema } from '../config';
+import { PHASES } from '../search-attributes';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
 import type { WhileRunning } from './dev';
 import { handoffJsonSchema } from '../handoff/document';
 import { cannotReach, ExitError, processIo, UsageError, type Io } from './io';
+import { cliConnectionSettings, opsCommands } from './ops';
 import { cannotFix, describeClientError, listLoops, readLoopInput, showHandoff, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
 
 /** Option values as commander hands them to a handler. */
@@ -23,9 +25,12 @@ interface Run {
   id: string;
   values: Values;
   hooks: Hooks;
+  /** Positional arguments of commands that declare `arguments`. */
+  args: (string | undefined)[];
+  withClient: typeof withClient;
 }
 
-interface Declaration {
+export interface Declaration {
   name: string;
   /** Arguments and options as `tdl <name> --help` shows them. */
   usage: string;
@@ -34,6 +39,8 @@ interface Declaration {
   details?: string;
   /** Takes one loop id (`optional`: only some of its uses do). */
   takesId?: boolean | 'optional';
+  /** Other positional arguments, as commander declares them (`[action]`). */
+  arguments?: string[];
   options: Option[];
   examples: string[];
   handler(run: Run): Promise<number>;
@@ -63,6 +70,8 @@ const workerOptions = () => [
   taskQueue(),
   new Option('--reports-dir <dir>', 'where the loops write their reports (default ./reports, or TDL_REPORTS_DIR)'),
   new Option('--commands <file>', 'the command policy: the suites, deploys and hand-offs this worker runs (or TDL_COMMANDS_FILE)'),
+  new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (/metrics)').env('TDL_METRICS_PORT').argParser(portNumber),
+  new Option('--metrics-host <host>', 'the address the metrics port listens on').env('TDL_METRICS_HOST').default('127.0.0.1'),
 ];
 
 const str = (v: Values, name: string) => v[name] as string | undefined;
@@ -77,7 +86,7 @@ function fingerprintList(value: string): string[] {
 
 /** Connects for one command and closes again; a failure to connect reads the same for every command. */
 async function withClient(fn: (client: Client) => Promise<number>): Promise<number> {
-  const settings = connectionSettings();
+  const settings = cliConnectionSettings();
   const client = await connectClient(settings).catch((err: unknown) => {
     throw cannotReach(settings.address, err);
   });
@@ -97,6 +106,7 @@ async function runWorker(run: Run, embedded: { port: number; uiPort: number } | 
     reportsDir: str(v, 'reportsDir'),
     commandsFile: str(v, 'commands'),
     embedded,
+    metrics: v.metricsPort === undefined ? undefined : { host: str(v, 'metricsHost')!, port: v.metricsPort as number },
     whileRunning: run.hooks.whileRunning,
   });
 }
@@ -254,11 +264,16 @@ const COMMANDS: Declaration[] = [
   },
   {
     name: 'list',
-    usage: '[--json] [--limit N]',
+    usage: '[--phase PHASE] [--json] [--limit N]',
     summary: 'loops, newest first, with phase and cycle',
-    options: [json(), new Option('--limit <n>', 'at most this many loops').default(50).argParser(atLeastOne)],
-    examples: ['tdl list --limit 10'],
-    handler: ({ io, values: v }) => withClient((client) => listLoops(client, io, { json: Boolean(v.json), limit: v.limit as number })),
+    details: '--phase filters with the LoopPhase search attribute (registered by tdl dev, or tdl setup), as the Web UI can.',
+    options: [
+      json(),
+      new Option('--limit <n>', 'at most this many loops').default(50).argParser(atLeastOne),
+      new Option('--phase <phase>', 'only loops in this phase').choices(PHASES),
+    ],
+    examples: ['tdl list --limit 10', 'tdl list --phase awaiting-fix'],
+    handler: ({ io, values: v }) => withClient((client) => listLoops(client, io, { json: Boolean(v.json), limit: v.limit as number, phase: str(v, 'phase') })),
   },
   {
     name: 'diagnose',
@@ -280,6 +295,7 @@ const COMMANDS: Declaration[] = [
       return 0;
     },
   },
+  ...opsCommands(portNumber, json, taskQueue),
 ];
 
 const CONNECTION_HELP = `
@@ -303,10 +319,12 @@ function buildProgram(io: Io, hooks: Hooks, done: (code: number) => void): Comma
   for (const d of COMMANDS) {
     const command = program.command(d.name).usage(d.usage).summary(d.summary).description(d.details ? `${d.summary}.\n${d.details}` : `${d.summary}.`);
     if (d.takesId) command.argument(d.takesId === 'optional' ? '[id]' : '<id>', "the loop's workflow id");
+    for (const a of d.arguments ?? []) command.argument(a);
     for (const option of d.options) command.addOption(option);
     command.addHelpText('after', `\nExamples:\n${d.examples.map((e) => `  ${e}`).join('\n')}`);
     command.action(async (...args: unknown[]) => {
-      done(await d.handler({ io, id: d.takesId ? ((args[0] as string | undefined) ?? '') : '', values: command.opts(), hooks }));
+      const positional = args.slice(0, (d.takesId ? 1 : 0) + (d.arguments?.length ?? 0)) as (string | undefined)[];
+      done(await d.handler({ io, id: d.takesId ? (positional[0] ?? '') : '', args: positional, values: command.opts(), hooks, withClient }));
     });
   }
   return program;

@@ -7,6 +7,7 @@ import { mkdirSync, openSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
+import { devServerSearchAttributeArgs } from '../search-attributes';
 import { ensureTemporalCli } from './temporal-cli';
 
 export interface DevServerOptions {
@@ -69,7 +70,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const out = openSync(logPath, 'a');
   const child = spawn(
     cli,
-    ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dataDir, 'temporal.db'), '--log-level', 'warn'],
+    ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dataDir, 'temporal.db'), '--log-level', 'warn', ...devServerSearchAttributeArgs()],
     { stdio: ['ignore', out, out] },
   );
   const address = `${ip}:${port}`;

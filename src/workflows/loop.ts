@@ -19,6 +19,7 @@ import {
   setCurrentDetails,
   setHandler,
   upsertMemo,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LoopActivities } from '../activities';
@@ -33,6 +34,7 @@ import { emptyMemory, type EscalationKind } from '../handoff/types';
 import { failedFirstHeadline, judgeFailingTests, runsFailedFirst } from './failed-first';
 import * as messages from './messages';
 import { isCandidateStep, type CandidateRecord, type CandidateStep } from './promote';
+import { LoopMetrics, loopSearchAttributes, searchAttributesAvailable } from './observe';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
   FINAL_PHASES,
@@ -98,6 +100,9 @@ class Loop {
   private failingRun: string[] | null = null;
   /** The last cycle ended with a verified fix: the next one runs the failures first. */
   private fixVerified = false;
+  /** Set at the start of run: whether the server has the loop's search attributes. */
+  private searchAttributes = false;
+  private readonly metrics = new LoopMetrics();
 
   constructor(
     private readonly config: LoopConfig,
@@ -111,6 +116,7 @@ class Loop {
 
   /** The cycle: test, diagnose, decide; a fix is awaited and shipped, infrastructure waited out. */
   async run(input: unknown): Promise<LoopResult> {
+    this.searchAttributes = await searchAttributesAvailable();
     for (let first = true; ; first = false) {
       if (!first && workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
@@ -330,6 +336,8 @@ class Loop {
     status.reason = boundedReason(`needs a person: ${reason}`);
     status.updatedAt = escalation.at;
     setCurrentDetails(renderCurrentDetails(status));
+    // The Web UI's list shows it too (WaitingFor = "people").
+    if (this.searchAttributes) upsertSearchAttributes(loopSearchAttributes(status));
     log.warn('hand-off escalated to people', { kind, reason: escalation.reason });
     await this.handOff(`${status.name} needs a person: ${reason}`, 'escalation');
   }
@@ -392,6 +400,7 @@ class Loop {
           const rb = await this.acts.rollback.rollback({ deploy: this.config.deploy, toRevision: next.to });
           const after = await this.checkHealth(true);
           attempt.rollback = cycle.rollback = { revision: rb.revision, from: rb.from, healthyAfter: after.healthy };
+          this.metrics.rolledBack();
         } else if (next.step === 'logs') {
           attempt.logs = cycle.serviceLogs = await this.readServiceLogs(attempt);
         } else if (next.step === 'end') {
@@ -596,11 +605,15 @@ class Loop {
     status.updatedAt = new Date().toISOString();
     boundStatus(status);
     setCurrentDetails(renderCurrentDetails(status));
-    // Memo lets `tdl list` show phase and cycle without a query per loop; one event per change.
+    // Search attributes (or, on a server without them, the memo) let `tdl list` and the Web UI show
+    // phase and cycle without a query per loop; one event per change.
     if (this.memoPhase !== phase) {
+      if (this.searchAttributes) upsertSearchAttributes(loopSearchAttributes(status));
+      // The memo also carries the time so far, which `tdl list --json` shows.
       upsertMemo({ phase, cycle: status.cycle, time: status.time });
       this.memoPhase = phase;
     }
+    this.metrics.phaseChanged(status);
   }
 
   private handleMessages(): void {

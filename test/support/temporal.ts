@@ -16,14 +16,19 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureTemporalCli, ensureTool, TIME_SKIPPING_SERVER } from '../../src/devserver/temporal-cli';
+import { LOOP_SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { createLoopWorker } from '../../src/worker';
 
 let shared: Promise<TestWorkflowEnvironment> | null = null;
 
-/** `uiPort`: also serve the Web UI there (browser tests); without it, no UI. */
-export function startTestServer(extraArgs: string[] = [], uiPort?: number): Promise<TestWorkflowEnvironment> {
+/**
+ * `uiPort`: also serve the Web UI there (browser tests); without it, no UI. `searchAttributes`:
+ * register the loop's (as `tdl dev` does); false: a server without them, where loops keep to the memo.
+ */
+export function startTestServer(extraArgs: string[] = [], uiPort?: number, searchAttributes = true): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createLocal({
     server: {
+      searchAttributes: searchAttributes ? LOOP_SEARCH_ATTRIBUTES : [],
       executable: { type: 'existing-path', path: ensureTemporalCli() },
       ip: '127.0.0.1',
       ui: uiPort !== undefined,
