@@ -1,6 +1,6 @@
 /** The `notify` activity: tells the fix team or the infrastructure team, with the cycle's report. */
 import { Context } from '@temporalio/activity';
-import { readFileSync } from 'node:fs';
+import { ArtifactError, type ArtifactStore } from '../artifacts';
 import type { HandoffConfig } from '../config/types';
 import { FailureType, LoopError } from '../errors';
 import { notify, type NotifyTarget } from '../notify';
@@ -29,10 +29,25 @@ export function notifyTarget(handoff: HandoffConfig, env: NodeJS.ProcessEnv): No
   return { webhookUrl, command: handoff.command, webhookField: `handoff.webhookUrlEnv (${name})` };
 }
 
-export async function notifyTeam(input: NotifyInput): Promise<void> {
+/**
+ * The report's text; a report this worker cannot reach (another host's local folder) still leaves
+ * its URL in the notification, so the message goes out rather than failing over and over.
+ */
+async function readReport(url: string, artifacts: Pick<ArtifactStore, 'read'>): Promise<string> {
+  try {
+    return (await artifacts.read(url)).toString('utf8');
+  } catch (err) {
+    if (!(err instanceof ArtifactError)) throw err;
+    Context.current().log.warn('report not readable from this worker', { error: err.message });
+    return `The full report is at ${url} (not readable from the worker that sent this: ${err.message}).`;
+  }
+}
+
+/** `artifacts` reads the report from wherever the diagnosing worker published it. */
+export async function notifyTeam(input: NotifyInput, artifacts: Pick<ArtifactStore, 'read'>): Promise<void> {
   const ctx = Context.current();
   const target = notifyTarget(input.handoff, process.env);
-  const report = input.reportPath ? readFileSync(input.reportPath, 'utf8') : '';
+  const report = input.reportPath ? await readReport(input.reportPath, artifacts) : '';
   await notify(
     target,
     {

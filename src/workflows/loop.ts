@@ -25,6 +25,7 @@ import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, hasHandoff, parseLoopConfig, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
 import { secretEnvOf } from '../secrets';
+import { HOST_HEARTBEAT, HOST_SCHEDULE_TO_START, hostLost } from './host';
 import * as messages from './messages';
 import { renderCurrentDetails, renderLoopReport } from './report';
 import {
@@ -190,19 +191,34 @@ class Loop {
     return run;
   }
 
-  /** diagnosing: counts, verdict and root causes enter the status; the report stays in a file. */
-  private async diagnose(cycle: CycleRecord, run: { junitPaths: string[]; durationMs: number }) {
-    this.setPhase('diagnosing');
+  /**
+   * diagnosing: counts, verdict and root causes enter the status; the report is published. The
+   * diagnosis runs on the worker that ran the suite (its queue, from the suite's result); when that
+   * worker is gone, the suite runs again on another.
+   */
+  private async diagnose(cycle: CycleRecord, run: { junitPaths: string[]; durationMs: number; hostQueue?: string }) {
     const { config, status } = this;
-    const d = await this.acts.quick.diagnose({
-      loopName: status.name,
-      cycle: cycle.cycle,
-      command: config.suite.command ?? `the worker's suite "${config.suite.use}"`,
-      startedAt: cycle.startedAt,
-      junitPaths: run.junitPaths,
-      suiteDurationMs: run.durationMs,
-      probes: config.probes,
-    });
+    let d;
+    for (;;) {
+      this.setPhase('diagnosing');
+      const onHost = patched('worker-specific-queue') && run.hostQueue;
+      try {
+        d = await (onHost ? this.acts.onHost(run.hostQueue!) : this.acts.quick).diagnose({
+          loopName: status.name,
+          cycle: cycle.cycle,
+          command: config.suite.command ?? `the worker's suite "${config.suite.use}"`,
+          startedAt: cycle.startedAt,
+          junitPaths: run.junitPaths,
+          suiteDurationMs: run.durationMs,
+          probes: config.probes,
+        });
+        break;
+      } catch (err) {
+        if (!onHost || !hostLost(err)) throw err;
+        log.warn('the worker that ran the suite is gone: running the suite again', { cycle: cycle.cycle, queue: run.hostQueue });
+        run = await this.test(cycle);
+      }
+    }
     Object.assign(cycle, { tests: d.tests, verdict: d.verdict, rootCauses: d.rootCauses, reportPath: d.reportPath });
     status.lastRun = d.tests;
     status.rootCauses = d.rootCauses;
@@ -482,5 +498,14 @@ function activitiesFor(config: LoopConfig) {
       heartbeatTimeout: durationMs(config.verify.interval) + 60_000,
       retry: { ...retry, maximumAttempts: 3 },
     }),
+    /** The steps that read the suite's files, on the queue of the worker that ran it. */
+    onHost: (taskQueue: string) =>
+      proxyActivities<LoopActivities>({
+        taskQueue,
+        scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+        startToCloseTimeout: '5m',
+        heartbeatTimeout: HOST_HEARTBEAT,
+        retry: { ...retry, maximumAttempts: 5 },
+      }),
   };
 }
