@@ -9,6 +9,7 @@ import { connectClient, connectionSettings } from '../connection';
 import { loopInputJsonSchema } from '../config';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
+import { showCycleReport } from './report';
 import type { WhileRunning } from './dev';
 import { cannotReach, ExitError, processIo, type Io } from './io';
 import { describeClientError, listLoops, readLoopInput, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
@@ -177,12 +178,14 @@ const COMMANDS: Declaration[] = [
   },
   {
     name: 'report',
-    usage: 'ID',
-    summary: "a loop's latest cycle report (Markdown)",
+    usage: 'ID [--cycle N]',
+    summary: "a loop's latest cycle report (Markdown); with --cycle, that cycle's full diagnosis report from wherever it was published",
+    details: 'A gs:// report is read with Application Default Credentials, or from TDL_ARTIFACTS_ENDPOINT when set.',
     takesId: true,
-    options: [],
-    examples: ['tdl report netra-staging-20261126T101500 > report.md'],
-    handler: ({ io, id }) => withClient((client) => showReport(client, io, id)),
+    options: [new Option('--cycle <n>', "that cycle's full report (file://, gs:// or https)").argParser(atLeastOne)],
+    examples: ['tdl report netra-staging-20261126T101500 > report.md', 'tdl report netra-staging-20261126T101500 --cycle 2'],
+    handler: ({ io, id, values: v }) =>
+      withClient((client) => (v.cycle === undefined ? showReport(client, io, id) : showCycleReport(client, io, id, v.cycle as number))),
   },
   {
     name: 'list',
