@@ -10,27 +10,16 @@
  *
  * Usage: node dist/bench/many-loops.js [--loops 2000]
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { ensureTemporalCli } from '../src/devserver/temporal-cli';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import * as messages from '../src/workflows/messages';
+import { memoryMb, withWorkerProcess } from './worker-process';
 
-/** dist/bench -> bin/tdl.js */
-const TDL = resolve(__dirname, '..', '..', 'bin', 'tdl.js');
 const PASS = '<testsuite name="s" tests="1"><testcase classname="smoke" name="t1"/></testsuite>';
 const FAIL = '<testsuite name="s" tests="1" failures="1"><testcase classname="smoke" name="t1"><failure message="HTTP 401 token expired"/></testcase></testsuite>';
-
-/** A field of /proc/PID/status in MB (VmRSS now, VmHWM the peak). */
-function memMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const kb = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return kb ? Number(kb[1]) / 1024 : NaN;
-}
 
 /** Runs `fn` on every item with at most `width` at a time (the client's own RPCs, not the loops). */
 async function eachLimited<T>(items: T[], width: number, fn: (item: T) => Promise<unknown>): Promise<void> {
@@ -40,35 +29,23 @@ async function eachLimited<T>(items: T[], width: number, fn: (item: T) => Promis
   }));
 }
 
-async function waitAll(handles: WorkflowHandle[], phase: string): Promise<void> {
-  const pending = new Set(handles);
-  while (pending.size) {
-    await eachLimited([...pending], 50, async (h) => {
-      if ((await h.query(messages.status)).phase === phase) pending.delete(h);
-    });
-    if (pending.size) await new Promise((r) => setTimeout(r, 1000));
+/** Waits until `n` loops on the queue show `phase` in their memo: visibility, not queries, which would compete with the loops' own work. */
+async function waitAll(client: Client, taskQueue: string, n: number, phase: string): Promise<void> {
+  for (;;) {
+    let count = 0;
+    for await (const w of client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus = "Running"` })) {
+      if (w.memo?.phase === phase) count++;
+    }
+    if (count >= n) return;
+    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
 async function main() {
   const { values } = parseArgs({ options: { loops: { type: 'string', default: '2000' } } });
   const n = Number(values.loops);
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: {
-      executable: { type: 'existing-path', path: ensureTemporalCli() },
-      ip: '127.0.0.1',
-      ui: false,
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
-  const taskQueue = `bench-many-${randomUUID()}`;
-  const staging = mkdtempSync(join(tmpdir(), 'tdl-bench-many-'));
-  const fixed = join(staging, 'fixed');
-  const worker = spawn(process.execPath, [TDL, 'worker', '--task-queue', taskQueue, '--reports-dir', join(staging, 'reports')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_LOG_LEVEL: 'ERROR', TDL_WORK_DIR: join(staging, 'work') },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  try {
+  await withWorkerProcess('many', {}, async ({ env, taskQueue, dir, worker }) => {
+    const fixed = join(dir, 'fixed');
     const input = {
       name: 'bench',
       suite: { command: `if [ -e '${fixed}' ]; then echo '${PASS}'; else echo '${FAIL}'; fi > "$JUNIT_XML"`, timeout: '5m' },
@@ -80,9 +57,9 @@ async function main() {
       handles.push(await env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `bench-${i}-${randomUUID()}`, args: [input] }));
     });
     const started = Date.now();
-    await waitAll(handles, 'awaiting-fix');
+    await waitAll(env.client, taskQueue, n, 'awaiting-fix');
     const waiting = Date.now();
-    const rssWaiting = memMb(worker.pid!, 'VmRSS');
+    const rssWaiting = memoryMb(worker.pid!, 'VmRSS');
     if (!existsSync(fixed)) writeFileSync(fixed, '');
     await eachLimited(handles, 50, (h) => h.signal(messages.fixCommitted, { commit: 'b3nch' }));
     await eachLimited(handles, 50, async (h) => {
@@ -93,12 +70,8 @@ async function main() {
     console.log(`${n} concurrent loops on one worker (2 cycles each: a failing suite, a fix, a passing suite), Temporal dev server on loopback`);
     console.log(`started all in ${((started - t0) / 1000).toFixed(1)} s; all awaiting a fix after ${((waiting - t0) / 1000).toFixed(1)} s; all passed after ${((done - t0) / 1000).toFixed(1)} s`);
     console.log(`time per loop (wall / loops): ${((done - t0) / n).toFixed(1)} ms`);
-    console.log(`worker RSS with all ${n} waiting: ${rssWaiting.toFixed(0)} MB; peak RSS: ${memMb(worker.pid!, 'VmHWM').toFixed(0)} MB (goal < 200 MB)`);
-  } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
-    await env.teardown();
-  }
+    console.log(`worker RSS with all ${n} waiting: ${rssWaiting.toFixed(0)} MB; peak RSS: ${memoryMb(worker.pid!, 'VmHWM').toFixed(0)} MB (goal < 200 MB)`);
+  });
 }
 
 main().catch((err) => {
