@@ -1,4 +1,5 @@
 /** The `notify` activity: tells the fix team or the infrastructure team, with the cycle's report. */
+import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { ArtifactError, type ArtifactStore } from '../artifacts';
 import type { HandoffConfig } from '../config/types';
@@ -58,7 +59,8 @@ export async function notifyTeam(input: NotifyInput, artifacts: Pick<ArtifactSto
       phase: input.phase,
       text: input.headline,
       report,
-      reportPath: input.reportPath,
+      // A hand-off command reads $TDL_REPORT_PATH as a file: a local report keeps its plain path.
+      reportPath: input.reportPath?.startsWith('file://') ? fileURLToPath(input.reportPath) : input.reportPath,
     },
     { signal: ctx.cancellationSignal },
   );
