@@ -10,21 +10,18 @@
  *
  * Usage: node dist/bench/hostile.js [--output-mb 8] [--name-kb 320]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { redact } from '../src/diagnosis/redact';
-import { ensureTemporalCli } from '../src/devserver/temporal-cli';
 import * as messages from '../src/workflows/messages';
 import { HOSTILE_SHAPES, hostileText, timePair } from '../test/support/hostile';
+import { memoryMb, withWorkerProcess } from './worker-process';
 
 const ROOT = resolve(__dirname, '..', '..');
-const TDL = join(ROOT, 'bin', 'tdl.js');
 const E2E_SUITE = join(ROOT, 'dist', 'test', 'support', 'e2e-suite.js');
 const ORDINARY_LOOPS = 5;
 
@@ -72,26 +69,11 @@ async function waitFor<T>(check: () => Promise<T | undefined>, what: string, tim
   }
 }
 
-/** The peak resident set of a process, from /proc (Linux). */
-function peakRssMb(pid: number): string {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  return kb ? `${(Number(kb) / 1024).toFixed(0)} MB` : 'unknown';
-}
-
 async function main() {
   const { values } = parseArgs({ options: { 'output-mb': { type: 'string', default: '8' }, 'name-kb': { type: 'string', default: '320' } } });
   const [outputMb, nameKb] = [Number(values['output-mb']), Number(values['name-kb'])];
   for (const row of redactionTimes()) console.log(row);
-  const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' } },
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'tdl-bench-hostile-'));
-  const taskQueue = `bench-${randomUUID()}`;
-  const worker: ChildProcess = spawn(process.execPath, [TDL, 'worker', '--task-queue', taskQueue, '--reports-dir', join(dir, 'reports')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_LOG_LEVEL: 'WARN' },
-    stdio: 'inherit',
-  });
-  try {
+  await withWorkerProcess('hostile', {}, async ({ env, taskQueue, dir, worker }) => {
     const start = (name: string, suite: Record<string, unknown>): Promise<WorkflowHandle> =>
       env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `${name}-${randomUUID()}`, args: [{ name, suite, maxCycles: 2 }] });
     const staging = mkdtempSync(join(tmpdir(), 'tdl-bench-staging-'));
@@ -121,17 +103,13 @@ async function main() {
     }
     const s = await hostile.query(messages.status);
     console.log(`hostile loop (${outputMb} MB of output, a ${nameKb} KB testcase name): ${((Date.now() - started) / 1000).toFixed(1)} s to ${s.phase}, diagnosing ${(diagnosingMs / 1000).toFixed(1)} s`);
-    console.log(`worker process peak RSS: ${peakRssMb(worker.pid!)} (target: < 300 MB)`);
+    console.log(`worker process peak RSS: ${memoryMb(worker.pid!, 'VmHWM').toFixed(0)} MB (target: < 300 MB)`);
     console.log(`other loops' status query latency while it runs (${ORDINARY_LOOPS} loops, one worker process; target: max < 1000 ms)`);
     for (const [p, ms] of byPhase) console.log(latencyLine(`while the hostile loop is ${p}`, ms));
     console.log(latencyLine('overall', [...byPhase.values()].flat()));
     for (const h of [...ordinary, hostile]) await h.cancel().catch(() => undefined);
     await Promise.all([...ordinary, hostile].map((h) => h.result().catch(() => undefined)));
-  } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
-    await env.teardown();
-  }
+  });
 }
 
 main().catch((err) => {

@@ -7,5 +7,6 @@ export type { LoopStatus, Phase, CycleRecord, RootCause, RunSummary, WaitingFor 
 export type { LoopResult } from './workflows/loop';
 export { parseLoopConfig, ConfigError, type LoopConfig } from './config';
 export { createLoopWorker, type LoopWorkerOptions } from './worker';
+export { LoopWorker } from './host-worker';
 export { diagnose } from './diagnosis';
 export type { Diagnosis, Cluster, Category, Verdict } from './diagnosis/types';

@@ -7,7 +7,9 @@ import { resolve } from 'node:path';
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
+import { artifactSettings, createArtifactStore, type ArtifactSettings } from './artifacts';
 import { payloadCodecs } from './codec';
+import { hostQueueName, LoopWorker } from './host-worker';
 import type { CommandPolicy } from './policy';
 import { maxOutputBytes } from './process';
 import { searchAttributeActivities } from './search-attributes-admin';
@@ -20,8 +22,10 @@ export interface LoopWorkerOptions {
   connection: NativeConnection;
   namespace?: string;
   taskQueue?: string;
-  /** Reports, JUnit files and logs; must be the same folder for every worker of the task queue. */
+  /** This worker's reports and logs, before and (with the default store) after publishing. */
   reportsDir?: string;
+  /** Where reports are published; default: TDL_ARTIFACTS / TDL_ARTIFACTS_ENDPOINT, else the reports folder. */
+  artifacts?: ArtifactSettings;
   /** The commands this worker runs (src/policy.ts); null or absent: inline commands from any input. */
   commands?: CommandPolicy | null;
   /** Default: the codecs TDL_ENCRYPTION_KEY asks for (src/codec). */
@@ -37,17 +41,21 @@ export function defaultReportsDir(): string {
   return resolve(process.env.TDL_REPORTS_DIR ?? 'reports');
 }
 
-export async function createLoopWorker(opts: LoopWorkerOptions): Promise<Worker> {
+export async function createLoopWorker(opts: LoopWorkerOptions): Promise<LoopWorker> {
   maxOutputBytes(); // a malformed TDL_MAX_OUTPUT_BYTES stops the worker at start, not each command
-  return Worker.create({
+  const taskQueue = opts.taskQueue ?? DEFAULT_TASK_QUEUE;
+  const reportsDir = resolve(opts.reportsDir ?? defaultReportsDir());
+  const hostQueue = hostQueueName(taskQueue);
+  const artifacts = createArtifactStore(reportsDir, opts.artifacts ?? artifactSettings());
+  const activities = { ...createActivities({ reportsDir, commands: opts.commands, artifacts, hostQueue }), ...searchAttributeActivities };
+  const common = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    taskQueue: opts.taskQueue ?? DEFAULT_TASK_QUEUE,
-    ...workflowSource(),
     dataConverter: { payloadCodecs: opts.payloadCodecs ?? payloadCodecs() },
-    activities: {
-      ...createActivities({ reportsDir: resolve(opts.reportsDir ?? defaultReportsDir()), commands: opts.commands }),
-      ...searchAttributeActivities,
-    },
-  });
+    activities,
+  };
+  const shared = await Worker.create({ ...common, taskQueue, ...workflowSource() });
+  // Diagnoses wait for a thread inside the activity, heartbeating: taking many at once keeps their
+  // schedule-to-start short, so only a dead worker ever misses it.
+  return new LoopWorker(shared, await Worker.create({ ...common, taskQueue: hostQueue, maxConcurrentActivityTaskExecutions: 1000 }), hostQueue);
 }

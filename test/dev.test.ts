@@ -3,6 +3,7 @@
  * Web UI, a worker, both stopped by Ctrl-C (SIGINT); a loop waiting for a fix survives a restart of
  * the whole thing.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -70,7 +71,7 @@ describe('tdl dev, the embedded default', function () {
       const result: LoopResult = await again.result();
       assert.equal(result.phase, 'passed');
       assert.deepEqual(deploys(staging), ['after-restart']);
-      assert.ok(result.reportPath!.startsWith(join(cwd, 'reports')), 'reports go to ./reports by default');
+      assert.ok(fileURLToPath(result.reportPath!).startsWith(join(cwd, 'reports')), 'reports go to ./reports by default');
     } finally {
       await connection.close();
       if (dev.child.exitCode === null) assert.equal(await stopDev(dev), 0);

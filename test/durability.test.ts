@@ -2,6 +2,7 @@
  * What must survive: a worker killed with SIGKILL while the loop waits, cancellation of a running
  * suite, and bad input that must end the loop at once without harming the worker.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -69,7 +70,7 @@ describe('durability', function () {
       const result: LoopResult = await handle.result();
       assert.equal(result.phase, 'passed');
       assert.deepEqual(deploys(staging), ['f1x'], 'exactly one deploy of the fix');
-      assert.ok(result.reportPath!.startsWith(reportsDir));
+      assert.ok(fileURLToPath(result.reportPath!).startsWith(reportsDir));
     } finally {
       worker.kill('SIGTERM');
     }

@@ -3,6 +3,7 @@
  * daemons that hold the pipes or leave the process group, endless HTTP bodies, workflow ids that
  * collide or are too long for a folder name. Every loop ends within seconds of its bound.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -190,7 +191,7 @@ describe('hostile suites and servers', function () {
       }),
     );
     assert.deepEqual(results.map((r) => r.phase), ['passed', 'passed', 'passed']);
-    const folders = results.map((r) => dirname(r.reportPath!));
+    const folders = results.map((r) => dirname(fileURLToPath(r.reportPath!)));
     assert.equal(new Set(folders).size, 3, folders.join(' '));
     for (const folder of folders) {
       assert.equal(dirname(folder), current().reportsDir);

@@ -2,6 +2,7 @@
  * The loop on a real Temporal dev server: a suite that fails the way the seed's did, a fix by signal
  * or update, one deploy, verification, a green suite.
  */
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
@@ -28,7 +29,7 @@ describe('testDeployLoop on a real Temporal server', function () {
       assert.equal(waiting.rootCauses.length, 1, 'the 24 failures are one root cause');
       assert.equal(waiting.rootCauses[0].count, 24);
       assert.ok(waiting.lastRun!.durationMs > 0);
-      assert.ok(existsSync(waiting.cycles[0].reportPath!), 'the full diagnosis report is on disk');
+      assert.ok(existsSync(fileURLToPath(waiting.cycles[0].reportPath!)), 'the full diagnosis report is on disk');
 
       await handle.signal(messages.fixCommitted, { commit: '176ad633b', summary: 'add jwt-auth subprotocol', author: 'fix-team' });
       const result: LoopResult = await handle.result();
@@ -46,7 +47,7 @@ describe('testDeployLoop on a real Temporal server', function () {
       const report = await handle.query(messages.report);
       assert.match(report, /passed/);
       assert.match(report, /176ad633b/);
-      assert.equal(readFileSync(result.reportPath!, 'utf8'), report, 'the saved loop report is the report query');
+      assert.equal(readFileSync(fileURLToPath(result.reportPath!), 'utf8'), report, 'the saved loop report is the report query');
     } finally {
       await health.close();
     }

@@ -1,6 +1,7 @@
 /** The `notify` activity: tells the fix team or the infrastructure team, with the cycle's report. */
+import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
-import { readFileSync } from 'node:fs';
+import { ArtifactError, type ArtifactStore } from '../artifacts';
 import type { HandoffConfig } from '../config/types';
 import { FailureType, LoopError } from '../errors';
 import { durationMs } from '../config';
@@ -37,14 +38,32 @@ export function notifyTarget(handoff: Pick<HandoffConfig, 'webhookUrl' | 'webhoo
   return { webhookUrl, command: handoff.command, webhookField: `handoff.webhookUrlEnv (${name})` };
 }
 
-export async function notifyTeam(reportsDir: string, input: NotifyInput): Promise<void> {
+/**
+ * An artifact's text, or null when this worker cannot reach it (another host's local folder): the
+ * message still goes out, with the URL, rather than failing over and over.
+ */
+async function readArtifact(url: string, artifacts: Pick<ArtifactStore, 'read'>): Promise<string | null> {
+  try {
+    return (await artifacts.read(url)).toString('utf8');
+  } catch (err) {
+    if (!(err instanceof ArtifactError)) throw err;
+    Context.current().log.warn('artifact not readable from this worker', { error: err.message });
+    return null;
+  }
+}
+
+/** `artifacts` reads the report (and diagnosis) from wherever the diagnosing worker published them. */
+export async function notifyTeam(reportsDir: string, input: NotifyInput, artifacts: Pick<ArtifactStore, 'read'>): Promise<void> {
   const ctx = Context.current();
   const target = notifyTarget(input.handoff, process.env);
   // The command is who failed or gave up: a person hears of it through the webhook.
   if (input.kind === 'escalation' && target.webhookUrl) target.command = null;
-  const report = input.reportPath ? readFileSync(input.reportPath, 'utf8') : '';
+  const report = input.reportPath
+    ? ((await readArtifact(input.reportPath, artifacts)) ?? `The full report is at ${input.reportPath} (not readable from the worker that sent this).`)
+    : '';
+  const diagnosis = input.document?.links.diagnosis ? await readArtifact(input.document.links.diagnosis, artifacts) : null;
   const handoff = input.document
-    ? writeHandoffFile(input.document, cycleDir(reportsDir, input.workflowId, input.cycle), target.webhookUrl ? [target.webhookUrl] : [])
+    ? writeHandoffFile(input.document, cycleDir(reportsDir, input.workflowId, input.cycle), target.webhookUrl ? [target.webhookUrl] : [], diagnosis)
     : null;
   await notify(
     target,
@@ -56,7 +75,8 @@ export async function notifyTeam(reportsDir: string, input: NotifyInput): Promis
       phase: input.phase,
       text: input.headline,
       report,
-      reportPath: input.reportPath,
+      // A hand-off command reads $TDL_REPORT_PATH as a file: a local report keeps its plain path.
+      reportPath: input.reportPath?.startsWith('file://') ? fileURLToPath(input.reportPath) : input.reportPath,
       ...(handoff && { handoff: handoff.document, handoffPath: handoff.path, kind: input.kind ?? null }),
     },
     {

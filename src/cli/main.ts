@@ -10,6 +10,7 @@ import { loopInputJsonSchema } from '../config';
 import { PHASES } from '../search-attributes';
 import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
+import { showCycleReport } from './report';
 import type { WhileRunning } from './dev';
 import { handoffJsonSchema } from '../handoff/document';
 import { cannotReach, ExitError, processIo, UsageError, type Io } from './io';
@@ -255,12 +256,14 @@ const COMMANDS: Declaration[] = [
   },
   {
     name: 'report',
-    usage: 'ID',
-    summary: "a loop's latest cycle report (Markdown)",
+    usage: 'ID [--cycle N]',
+    summary: "a loop's latest cycle report (Markdown); with --cycle, that cycle's full diagnosis report from wherever it was published",
+    details: 'A gs:// report is read with Application Default Credentials, or from TDL_ARTIFACTS_ENDPOINT when set.',
     takesId: true,
-    options: [],
-    examples: ['tdl report netra-staging-20261126T101500 > report.md'],
-    handler: ({ io, id }) => withClient((client) => showReport(client, io, id)),
+    options: [new Option('--cycle <n>', "that cycle's full report (file://, gs:// or https)").argParser(atLeastOne)],
+    examples: ['tdl report netra-staging-20261126T101500 > report.md', 'tdl report netra-staging-20261126T101500 --cycle 2'],
+    handler: ({ io, id, values: v }) =>
+      withClient((client) => (v.cycle === undefined ? showReport(client, io, id) : showCycleReport(client, io, id, v.cycle as number))),
   },
   {
     name: 'list',

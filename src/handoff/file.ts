@@ -2,8 +2,7 @@
  * The hand-off file: the workflow's bounded document completed from the cycle's diagnosis.json
  * (every kept test id, evidence, variants, the probes), redacted, written next to the cycle's report.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { redactDeep } from '../diagnosis/redact';
 import type { Diagnosis, ProbeEvidence } from '../diagnosis/types';
 import { writeFileAtomic } from '../activities/paths';
@@ -13,10 +12,10 @@ import { fingerprintOf } from './fingerprint';
 /** Evidence lines per root cause in the file. */
 const EVIDENCE_LINES = 12;
 
-export function completeHandoff(doc: HandoffDocument): HandoffDocument {
-  const path = doc.links.diagnosis;
-  if (!path || !existsSync(path)) return doc;
-  const diagnosis = JSON.parse(readFileSync(path, 'utf8')) as Diagnosis & { probes?: ProbeEvidence };
+/** `diagnosisJson`: the cycle's diagnosis.json (from wherever it was published), or null when out of reach. */
+export function completeHandoff(doc: HandoffDocument, diagnosisJson: string | null): HandoffDocument {
+  if (!diagnosisJson) return doc;
+  const diagnosis = JSON.parse(diagnosisJson) as Diagnosis & { probes?: ProbeEvidence };
   const clusters = new Map(diagnosis.clusters.map((c) => [fingerprintOf(c.category, c.signature), c]));
   const rootCauses = doc.rootCauses.map((r) => {
     const c = clusters.get(r.fingerprint);
@@ -30,11 +29,15 @@ export function completeHandoff(doc: HandoffDocument): HandoffDocument {
   };
 }
 
-/** Writes the completed, redacted document beside the cycle's report (or in `fallbackDir`); returns it and its path. */
-export function writeHandoffFile(doc: HandoffDocument, fallbackDir: string, secrets: readonly string[]): { document: HandoffDocument; path: string } {
-  const dir = doc.links.report ? dirname(doc.links.report) : fallbackDir;
+/** Writes the completed, redacted document into the cycle's folder on this worker; returns it and its path. */
+export function writeHandoffFile(
+  doc: HandoffDocument,
+  dir: string,
+  secrets: readonly string[],
+  diagnosisJson: string | null,
+): { document: HandoffDocument; path: string } {
   const path = join(dir, 'handoff.json');
-  const document = redactDeep({ ...completeHandoff(doc), links: { ...doc.links, handoffFile: path } }, secrets);
+  const document = redactDeep({ ...completeHandoff(doc, diagnosisJson), links: { ...doc.links, handoffFile: path } }, secrets);
   writeFileAtomic(path, JSON.stringify(document, null, 2) + '\n');
   return { document, path };
 }

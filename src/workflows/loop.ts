@@ -32,6 +32,7 @@ import { describeDiff, diffCycles } from '../handoff/diff';
 import { fixedBy, fixRefusal, rememberCycle } from '../handoff/guards';
 import { emptyMemory, type EscalationKind } from '../handoff/types';
 import { failedFirstHeadline, judgeFailingTests, runsFailedFirst } from './failed-first';
+import { HOST_HEARTBEAT, HOST_SCHEDULE_TO_START, hostLost } from './host';
 import * as messages from './messages';
 import { isCandidateStep, type CandidateRecord, type CandidateStep } from './promote';
 import { LoopMetrics, loopSearchAttributes, searchAttributesAvailable } from './observe';
@@ -98,6 +99,8 @@ class Loop {
   private exhausted: string[] = [];
   /** The JUnit reports of the latest run (on the worker that ran it): the failing tests to run again. */
   private failingRun: string[] | null = null;
+  /** The queue of the worker holding those reports (null: a worker without one). */
+  private failingHost: string | null = null;
   /** The last cycle ended with a verified fix: the next one runs the failures first. */
   private fixVerified = false;
   /** Set at the start of run: whether the server has the loop's search attributes. */
@@ -220,6 +223,7 @@ class Loop {
     });
     cycle.outputPath = run.outputPath;
     this.failingRun = run.junitPaths;
+    this.failingHost = run.hostQueue ?? null;
     return run;
   }
 
@@ -228,42 +232,67 @@ class Loop {
    * fix team. When they still fail that run is the cycle's (straight back to the fix team with it);
    * otherwise null, and the full suite gives the verdict.
    */
-  private async failedFirst(cycle: CycleRecord): Promise<{ junitPaths: string[]; durationMs: number } | null> {
+  private async failedFirst(cycle: CycleRecord): Promise<{ junitPaths: string[]; durationMs: number; hostQueue?: string } | null> {
     const { config, failingRun } = this;
     const wanted = runsFailedFirst(config.suite, this.fixVerified);
     this.fixVerified = false;
     // Loops that ran before failed-first keep their command sequence when replayed.
     if (!wanted || !failingRun || !patched('failed-first')) return null;
-    const run = await this.acts.suite.runFailingTests({
-      suite: config.suite,
-      cycle: cycle.cycle,
-      fromJunit: failingRun,
-      purpose: 'failed-first',
-      secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
-    });
+    const run = await this.runFailingTests({ cycle: cycle.cycle, purpose: 'failed-first' });
     const record = (cycle.failedFirst = judgeFailingTests(run));
     if (!run.ran) return null;
     const headline = failedFirstHeadline(record);
     this.setPhase('testing', headline);
     await this.notify('fix-team', `${this.status.name} cycle ${cycle.cycle}: ${headline}`);
-    if (record.verdict !== 'still-failing') return null;
+    if (record.verdict !== 'still-failing' || !run.ran) return null;
     this.failingRun = run.junitPaths;
     return run;
   }
 
-  /** diagnosing: counts, verdict and root causes enter the status; the report stays in a file. */
-  private async diagnose(cycle: CycleRecord, run: { junitPaths: string[]; durationMs: number }) {
-    this.setPhase('diagnosing');
+  /**
+   * The previous run's failing tests again, on the worker that holds its reports; that worker gone,
+   * they are not run (the full suite gives the verdict, or the candidate is judged without them).
+   */
+  private async runFailingTests(input: { cycle: number; purpose: 'failed-first' | 'candidate'; stagingUrl?: string | null }) {
+    const { config } = this;
+    const acts = this.failingHost ? this.acts.suiteOnHost(this.failingHost) : this.acts.suite;
+    const request = { ...input, suite: config.suite, fromJunit: this.failingRun ?? [], secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv) };
+    try {
+      return await acts.runFailingTests(request);
+    } catch (err) {
+      if (!this.failingHost || !hostLost(err)) throw err;
+      return { ran: false as const, selected: 0, why: 'the worker holding the previous run is gone', durationMs: 0 };
+    }
+  }
+
+  /**
+   * diagnosing: counts, verdict and root causes enter the status; the report is published. The
+   * diagnosis runs on the worker that ran the suite (its queue, from the suite's result); when that
+   * worker is gone, the suite runs again on another.
+   */
+  private async diagnose(cycle: CycleRecord, run: { junitPaths: string[]; durationMs: number; hostQueue?: string }) {
     const { config, status } = this;
-    const d = await this.acts.quick.diagnose({
-      loopName: status.name,
-      cycle: cycle.cycle,
-      command: config.suite.command ?? `the worker's suite "${config.suite.use}"`,
-      startedAt: cycle.startedAt,
-      junitPaths: run.junitPaths,
-      suiteDurationMs: run.durationMs,
-      probes: config.probes,
-    });
+    let d;
+    for (;;) {
+      this.setPhase('diagnosing');
+      const onHost = patched('worker-specific-queue') && run.hostQueue;
+      try {
+        d = await (onHost ? this.acts.onHost(run.hostQueue!) : this.acts.quick).diagnose({
+          loopName: status.name,
+          cycle: cycle.cycle,
+          command: config.suite.command ?? `the worker's suite "${config.suite.use}"`,
+          startedAt: cycle.startedAt,
+          junitPaths: run.junitPaths,
+          suiteDurationMs: run.durationMs,
+          probes: config.probes,
+        });
+        break;
+      } catch (err) {
+        if (!onHost || !hostLost(err)) throw err;
+        log.warn('the worker that ran the suite is gone: running the suite again', { cycle: cycle.cycle, queue: run.hostQueue });
+        run = await this.test(cycle);
+      }
+    }
     Object.assign(cycle, { tests: d.tests, verdict: d.verdict, rootCauses: d.rootCauses, reportPath: d.reportPath });
     status.lastRun = d.tests;
     status.rootCauses = d.rootCauses;
@@ -510,15 +539,7 @@ class Loop {
       c.verify = await this.acts.verify.verify({ verify: { ...config.verify, url: candidateUrl(config.verify.url!, c.url!) } });
     } else if (next.step === 'test-candidate') {
       this.setPhase('verifying', `running the failing tests against candidate ${c.revision}`);
-      const run = await this.acts.suite.runFailingTests({
-        suite: config.suite,
-        cycle: this.status.cycle,
-        fromJunit: this.failingRun ?? [],
-        purpose: 'candidate',
-        stagingUrl: c.url,
-        secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
-      });
-      c.tests = judgeFailingTests(run);
+      c.tests = judgeFailingTests(await this.runFailingTests({ cycle: this.status.cycle, purpose: 'candidate', stagingUrl: c.url }));
     } else if (next.step === 'promote') {
       this.setPhase('deploying', `promoting candidate ${c.revision}: all traffic to it`);
       await this.acts.rollback.promote({ deploy: config.deploy, revision: c.revision!, tag: c.tag });
@@ -767,5 +788,24 @@ function activitiesFor(config: LoopConfig) {
       heartbeatTimeout: durationMs(config.verify.interval) + 60_000,
       retry: { ...retry, maximumAttempts: 3 },
     }),
+    /** The failing tests again, on the queue of the worker that holds the previous run's reports. */
+    suiteOnHost: (taskQueue: string) =>
+      proxyActivities<LoopActivities>({
+        taskQueue,
+        scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+        startToCloseTimeout: durationMs(config.suite.timeout) + 120_000,
+        heartbeatTimeout: '30s',
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        retry: { ...retry, maximumAttempts: 3 },
+      }),
+    /** The steps that read the suite's files, on the queue of the worker that ran it. */
+    onHost: (taskQueue: string) =>
+      proxyActivities<LoopActivities>({
+        taskQueue,
+        scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
+        startToCloseTimeout: '5m',
+        heartbeatTimeout: HOST_HEARTBEAT,
+        retry: { ...retry, maximumAttempts: 5 },
+      }),
   };
 }

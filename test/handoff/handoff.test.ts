@@ -139,7 +139,7 @@ describe('hand-off: delivery', function () {
     process.env.TDL_TEST_API_TOKEN = secret;
     try {
       const doc = { ...buildHandoff(initialStatus('shop', 3, new Date(0)), parseLoopConfig({ suite: { command: `echo ${secret}` } }), 'shop-1') };
-      const { document, path } = writeHandoffFile(doc, dir, []);
+      const { document, path } = writeHandoffFile(doc, dir, [], null);
       const command = `cat > '${dir}/stdin.json'; printf %s "$TDL_HANDOFF_FILE" > '${dir}/env.txt'`;
       await notify({ webhookUrl: null, command }, { audience: 'fix-team', loop: 'shop', workflowId: 'shop-1', cycle: 1, phase: 'awaiting-fix', text: 'fix it', report: '', reportPath: null, handoff: document, handoffPath: path }, { signal: new AbortController().signal });
       assert.equal(readFileSync(join(dir, 'env.txt'), 'utf8'), path);
@@ -175,7 +175,7 @@ describe('hand-off: the document', function () {
     assert.equal(doc.staging.healthy, true);
     assert.match(doc.respond.fix, /^tdl fix 'shop-1' --commit SHA --addresses [0-9a-f]{16},[0-9a-f]{16}/);
 
-    const full = completeHandoff(doc);
+    const full = completeHandoff(doc, readFileSync(doc.links.diagnosis!, 'utf8'));
     assert.equal(full.rootCauses[0].tests.length, 4, 'the file has every test id');
     assert.ok(full.rootCauses[0].evidence!.length > 0);
     assert.equal(full.reproduce.mustPass.length, 8);

@@ -4,7 +4,6 @@
  * and workers on unique task queues.
  */
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import * as messages from '../../src/workflows/messages';
@@ -18,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { ensureTemporalCli, ensureTool, TIME_SKIPPING_SERVER } from '../../src/devserver/temporal-cli';
 import { LOOP_SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { createLoopWorker } from '../../src/worker';
+import type { LoopWorker } from '../../src/host-worker';
 
 let shared: Promise<TestWorkflowEnvironment> | null = null;
 
@@ -65,7 +65,7 @@ export function tempDir(prefix = 'tdl-test-'): string {
 }
 
 export interface TestWorker {
-  worker: Worker;
+  worker: LoopWorker;
   taskQueue: string;
   reportsDir: string;
 }
