@@ -68,8 +68,8 @@ describe('the worker command policy', function () {
   it('resolves named commands: the policy sets command, cwd and rerunFailed; the input keeps env and timeout', function () {
     const c = input({ deploy: { kind: 'command', use: 'staging' }, handoff: { use: 'agents' } });
     const r = resolveCommands(policy, { suite: c.suite, deploy: c.deploy, handoff: c.handoff });
-    assert.deepEqual(r.suite, { command: 'pytest tests/e2e', cwd: '/srv/app', env: { A: '1' }, timeout: '5m', junitPath: null, rerunFailed: 'pytest --lf' });
-    assert.deepEqual(r.deploy, { kind: 'command', command: './deploy.sh "$COMMIT"', timeout: '15m' });
+    assert.deepEqual(r.suite, { command: 'pytest tests/e2e', cwd: '/srv/app', env: { A: '1' }, timeout: '5m', junitPath: null, rerunFailed: 'pytest --lf', selectCommand: null });
+    assert.deepEqual(r.deploy, { kind: 'command', command: './deploy.sh "$COMMIT"', timeout: '15m', strategy: 'direct' });
     assert.equal(r.handoff.command, 'notify-agents');
   });
 
@@ -96,7 +96,7 @@ describe('the worker command policy', function () {
     const c = parseLoopConfig({ suite: { command: 'pytest' }, deploy: { kind: 'command', command: 'd' }, handoff: { command: 'h' } });
     const r = resolveCommands(null, { suite: c.suite, deploy: c.deploy, handoff: c.handoff });
     assert.equal(r.suite.command, 'pytest');
-    assert.deepEqual(r.deploy, { kind: 'command', command: 'd', timeout: '15m' });
+    assert.deepEqual(r.deploy, { kind: 'command', command: 'd', timeout: '15m', strategy: 'direct' });
     assert.equal(r.handoff.command, 'h');
     assert.match(describePolicy(null, null), /inline commands from any loop input run/);
   });
