@@ -3,7 +3,7 @@
  * `tdl list --phase`, and its metrics (the SDK's workflow metric meter: nothing is emitted on replay).
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { metricMeter, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, metricMeter, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { LOOP_METRICS } from '../metrics';
 import type { searchAttributeActivities } from '../search-attributes-admin';
 import { LoopCycle, LoopName, LoopPhase, WaitingFor } from '../search-attributes';
@@ -27,7 +27,8 @@ export async function searchAttributesAvailable(): Promise<boolean> {
   if (workflowInfo().typedSearchAttributes.get(LoopPhase) !== undefined) return true;
   try {
     return await loopSearchAttributesRegistered();
-  } catch {
+  } catch (err) {
+    if (isCancellation(err)) throw err;
     return false; // the server could not say: the memo alone still serves `tdl list`
   }
 }
