@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { freePort, tempDir } from './support/temporal';
 
 const DEMO = join(__dirname, '..', 'examples', 'demo', 'main.js');
@@ -18,16 +19,19 @@ describe('the demo (npm run demo)', function () {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.TEMPORAL_ADDRESS;
     const uiPort = await freePort();
-    const child = spawn(process.execPath, [DEMO, '--port', String(await freePort()), '--ui-port', String(uiPort)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const port = await freePort();
+    const child = spawn(process.execPath, [DEMO, '--port', String(port), '--ui-port', String(uiPort)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const bound = setTimeout(() => child.kill('SIGKILL'), 120_000);
     let stdout = '';
     let uiAnswered: number | null = null;
+    let details: Promise<string> | null = null;
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
-      const url = /watch it in the Web UI: (\S+)/.exec(stdout)?.[1];
+      const url = /watch it in the Web UI: (\S+\/workflows\/(\S+))/.exec(stdout);
       if (url && uiAnswered === null) {
         uiAnswered = 0;
-        void fetch(url).then((r) => (uiAnswered = r.status));
+        void fetch(url[1]).then((r) => (uiAnswered = r.status));
+        details = currentDetails(port, url[2]);
       }
     });
     child.stderr.resume();
@@ -35,6 +39,8 @@ describe('the demo (npm run demo)', function () {
     clearTimeout(bound);
     assert.equal(code, 0, stdout);
     assert.equal(uiAnswered, 200, "the loop's page in the Web UI answered while the loop ran");
+    // What the Web UI shows on that page (its User Metadata tab): the loop's current details.
+    assert.match(await details!, /cycle 1 of 3[\s\S]*Time so far: testing/);
 
     const steps = [
       /cycle 1: 1\/25 passed; root cause: 24 × websocket-handshake/,
@@ -75,3 +81,20 @@ describe('the demo (npm run demo)', function () {
     assert.ok(existsSync(join(cwd, '.data', 'temporal.db')));
   });
 });
+
+/** The workflow's current details as the Web UI reads them (the SDK's metadata query), while it runs. */
+async function currentDetails(port: number, workflowId: string): Promise<string> {
+  const connection = await Connection.connect({ address: `127.0.0.1:${port}` });
+  try {
+    const handle = new Client({ connection }).workflow.getHandle(workflowId);
+    for (let i = 0; i < 100; i++) {
+      const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata').catch(() => null);
+      // Once a phase has taken some time.
+      if (meta?.currentDetails && /Time so far: testing/.test(meta.currentDetails)) return meta.currentDetails;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return '';
+  } finally {
+    await connection.close();
+  }
+}
