@@ -92,8 +92,12 @@ class Loop {
   private infraRestoredNote: string | null = null;
   private reportPath: string | null = null;
   private memoPhase: Phase | null = null;
-  /** The hand-off contract (documents, guards, escalation): loops started before it replay without. */
-  private readonly contract: boolean;
+  /**
+   * Loops started before 0.3.0 replay without its steps (the hand-off contract, failed-first, the
+   * worker-specific queue, service logs, verify-then-promote, search attributes): one patch marker
+   * for all of them, since each marker also costs the history a search-attribute upsert.
+   */
+  private readonly since030: boolean;
   private cannotFixAsked: messages.CannotFix | null = null;
   /** Root causes of this cycle that had their verified fixes (handoff.maxAttemptsPerCause): for people. */
   private exhausted: string[] = [];
@@ -113,13 +117,13 @@ class Loop {
   ) {
     this.acts = activitiesFor(config);
     this.status = carried ?? initialStatus(config.name, config.maxCycles, new Date());
-    this.contract = patched('handoff-contract');
+    this.since030 = patched('0.3.0');
     this.handleMessages();
   }
 
   /** The cycle: test, diagnose, decide; a fix is awaited and shipped, infrastructure waited out. */
   async run(input: unknown): Promise<LoopResult> {
-    this.searchAttributes = await searchAttributesAvailable();
+    this.searchAttributes = this.since030 && (await searchAttributesAvailable());
     for (let first = true; ; first = false) {
       if (!first && workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
@@ -127,7 +131,7 @@ class Loop {
       }
       const cycle = this.startCycle();
       const d = await this.diagnose(cycle, await this.test(cycle));
-      if (this.contract) this.compareWithPrevious(cycle);
+      if (this.since030) this.compareWithPrevious(cycle);
       switch (nextAfterDiagnosis(d.verdict, cycle.cycle, this.config.maxCycles)) {
         case 'passed':
           return this.finish('passed', `all ${d.tests.total} tests passed in cycle ${cycle.cycle}`);
@@ -237,7 +241,7 @@ class Loop {
     const wanted = runsFailedFirst(config.suite, this.fixVerified);
     this.fixVerified = false;
     // Loops that ran before failed-first keep their command sequence when replayed.
-    if (!wanted || !failingRun || !patched('failed-first')) return null;
+    if (!wanted || !failingRun || !this.since030) return null;
     const run = await this.runFailingTests({ cycle: cycle.cycle, purpose: 'failed-first' });
     const record = (cycle.failedFirst = judgeFailingTests(run));
     if (!run.ran) return null;
@@ -275,7 +279,7 @@ class Loop {
     let d;
     for (;;) {
       this.setPhase('diagnosing');
-      const onHost = patched('worker-specific-queue') && run.hostQueue;
+      const onHost = this.since030 && run.hostQueue;
       try {
         d = await (onHost ? this.acts.onHost(run.hostQueue!) : this.acts.quick).diagnose({
           loopName: status.name,
@@ -302,7 +306,7 @@ class Loop {
   /** awaiting-fix: hand the failures over, then wait (reminding) for a fix or a retest. */
   private async awaitFix(why: string): Promise<'fix' | 'retest'> {
     this.setPhase('awaiting-fix', why);
-    if (this.contract) return this.awaitFixOrPeople(why);
+    if (this.since030) return this.awaitFixOrPeople(why);
     await this.notify('fix-team', `${this.status.name} cycle ${this.status.cycle}: ${why}`);
     const reminder = durationMs(this.config.handoff.remindEvery);
     while (!(await condition(() => this.status.pendingFix !== null || this.retestAsked !== null, reminder))) {
@@ -461,7 +465,7 @@ class Loop {
       rollback: null,
       since: new Date().toISOString(),
       // Loops started before the logs step replay without it.
-      readsLogs: readsServiceLogs(config.deploy, config.verify) && patched('service-logs'),
+      readsLogs: readsServiceLogs(config.deploy, config.verify) && this.since030,
     };
     // What is known of a deploy that did not report back: nothing but its error, if any.
     const bare = (error: string | null) => ({
@@ -519,7 +523,7 @@ class Loop {
   /** verify-then-promote: the fix's candidate, tagged for this loop and cycle; null for a direct deploy. */
   private newCandidate(cycle: CycleRecord): CandidateRecord | null {
     const d = this.config.deploy;
-    if (d.kind !== 'cloud-run' || d.strategy !== 'verify-then-promote' || !patched('verify-then-promote')) return null;
+    if (d.kind !== 'cloud-run' || d.strategy !== 'verify-then-promote' || !this.since030) return null;
     const tag = candidateTag(this.status.name, workflowInfo().workflowId, cycle.cycle, d.service);
     return (cycle.candidate = { tag, revision: null, url: null, verify: null, tests: null, outcome: null });
   }
@@ -671,7 +675,7 @@ class Loop {
           const problem = messages.cannotFixProblem(arg);
           if (problem) throw new Error(problem);
           const { phase } = this.status;
-          if (!this.contract) throw new Error('this loop was started by a version without cannotFix: tell the team directly');
+          if (!this.since030) throw new Error('this loop was started by a version without cannotFix: tell the team directly');
           if (phase !== 'awaiting-fix') throw new Error(`the loop is not waiting for a fix (phase ${phase}): nothing to give up on now`);
           const unknown = (arg.fingerprints ?? []).filter((f: string) => !(this.status.handoff?.seen ?? []).includes(f));
           if (unknown.length) throw new Error(`fingerprints: ${unknown.join(', ')} not diagnosed by this loop; use fingerprints from \`tdl handoff\``);
@@ -695,7 +699,7 @@ class Loop {
     }
     const commit = fix.commit.trim();
     if (this.status.pendingFix?.commit === commit) return; // the same fix reported twice deploys once
-    const refusal = this.contract ? fixRefusal(this.status.handoff ?? emptyMemory(), this.status.cycles, fix) : null;
+    const refusal = this.since030 ? fixRefusal(this.status.handoff ?? emptyMemory(), this.status.cycles, fix) : null;
     if (refusal) {
       log.warn(`fixCommitted ignored: ${refusal}`);
       return;
@@ -707,7 +711,7 @@ class Loop {
       author: messages.boundedText('author', fix.author),
       receivedAt: new Date().toISOString(),
       via,
-      ...(this.contract && {
+      ...(this.since030 && {
         addresses: messages.boundedFingerprints(fix.addresses),
         prUrl: messages.boundedText('prUrl', fix.prUrl),
         branch: messages.boundedText('branch', fix.branch),

@@ -3,7 +3,7 @@
  * `tdl list --phase`, and its metrics (the SDK's workflow metric meter: nothing is emitted on replay).
  */
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import { isCancellation, metricMeter, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { isCancellation, metricMeter, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import { LOOP_METRICS } from '../metrics';
 import type { searchAttributeActivities } from '../search-attributes-admin';
 import { LoopCycle, LoopName, LoopPhase, WaitingFor } from '../search-attributes';
@@ -23,7 +23,6 @@ const { loopSearchAttributesRegistered } = proxyActivities<typeof searchAttribut
  * them (no question asked again); otherwise one activity asks, its answer kept in history.
  */
 export async function searchAttributesAvailable(): Promise<boolean> {
-  if (!patched('search-attributes')) return false;
   if (workflowInfo().typedSearchAttributes.get(LoopPhase) !== undefined) return true;
   try {
     return await loopSearchAttributesRegistered();
