@@ -155,6 +155,9 @@ function normalizeAttribute(text: string): string {
 /** Names remembered by XmlScanner.nameAt: a JUnit report uses about a dozen. */
 const MAX_KNOWN_NAMES = 32;
 
+const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/;
+const SURROGATE_PAIRS = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
 /** Why a token could not be finished in the text at hand: more is needed. */
 const INCOMPLETE = -1;
 
@@ -995,12 +998,10 @@ export class XmlScanner {
         i = nl + 1;
         nl = buf.indexOf('\n', i);
       }
-      for (; i < to; i++) {
-        const c = buf.charCodeAt(i);
-        if (c >= 0xd800 && c <= 0xdbff) i++;
-        column++;
-      }
-      this.cursor = i;
+      // A surrogate pair is one column.
+      const rest = i < to ? buf.slice(i, to) : '';
+      column += rest.length - (SURROGATE_PAIR.test(rest) ? rest.match(SURROGATE_PAIRS)!.length : 0);
+      this.cursor = to;
     }
     this.cursorLine = line;
     this.cursorColumn = column;
