@@ -948,12 +948,13 @@ export class XmlScanner {
       this.text += normalizeNewlines(rest.slice(9)).replace(/\]{1,2}$/, '');
     } else if (rest.startsWith('<!--')) {
       let from = i + 4;
-      for (let at = buf.indexOf('--', from); at >= 0 && at + 2 < n; at = buf.indexOf('--', from)) {
+      for (let at = buf.indexOf('--', from); at >= 0 && at + 2 < n; at = buf.indexOf('--', at + 3)) {
         this.fail(at + 3, 'malformed comment.');
-        from = at + 3;
+        from = at;
       }
-      // The text since the last `--`: saxes hands a comment's text to a listener at each `--`.
-      this.text = buf.endsWith('--') && n - 2 >= from ? '' : normalizeNewlines(buf.slice(from, n)).replace(/-$/, '');
+      // The text since the last `--` (saxes hands a comment's text on at each one), and the `-` it
+      // has not decided on yet left out.
+      this.text = buf.endsWith('--') && n - 2 > from ? '' : normalizeNewlines(buf.slice(from, n)).replace(/(^|[^-])-$/, '$1');
     } else if (rest.startsWith('<!DOCTYPE')) {
       if (this.sawDoctype || this.sawRoot) this.fail(i + 9, 'inappropriately located doctype declaration.');
       this.text += normalizeNewlines(rest.slice(9));

@@ -103,6 +103,13 @@ const EDGE_CASES: [string, string][] = [
   ['bad XML version', '<?xml version="2.0"?><a/>'],
   ['unknown bang', '<a><!ELEMENT x></a>'],
   ['control characters', '<a>\x1b[31mred\x1b[0m\x07</a>'],
+  ['DOCTYPE after the root', '<a/><!DOCTYPE a>'],
+  ['processing instruction without a target', '<a><? x?><?1x y?></a>'],
+  ['text after the root', '<a/>\ntrailing\n'],
+  ['truncated in a comment', '<a><!-- not -- closed'],
+  ['truncated in a DOCTYPE', '<!DOCTYPE a "x'],
+  ['UTF-16 surrogates in names and positions', '<a \u{10000}b="1">\u{1F600}</a \u{1F600}>'],
+  ['a real-looking failure', '<testsuite name="s" tests="1"><testcase classname="c" name="t &amp; u" time="1,5"><failure message="expected &lt;200&gt;&#10;got 500" type="AssertionError"><![CDATA[at x.py:1\r\nE  assert 200 == 500]]></failure><system-out>log &#x1b;</system-out></testcase></testsuite>'],
 ];
 
 describe('XML scanner: the same events and errors as saxes', () => {
