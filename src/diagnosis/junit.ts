@@ -73,9 +73,9 @@ export function parseSeconds(value: string | undefined): number {
 }
 
 /**
- * `text` in memory of its own. saxes hands out slices of its 64 KB input chunks, and one kept slice
- * keeps its whole chunk alive: the kept ids and failure texts of a 10 MB report would keep all of it,
- * and every garbage collection would copy it again.
+ * `text` in memory of its own. The scanner hands out slices of its 64 KB input chunks, and one kept
+ * slice keeps its whole chunk alive: the kept ids and failure texts of a 10 MB report would keep all
+ * of it, and every garbage collection would copy it again.
  */
 function own(text: string): string {
   return (' ' + text).slice(1);
@@ -210,8 +210,9 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   };
   const scanner: XmlScanner = new XmlScanner(file, {
     error: (message, at) => {
-      // Raw control characters (terminal colours in system-out) are kept by the parser and removed
-      // from the text that is kept (see withoutControlChars): not a broken report.
+      // Raw control characters (terminal colours in system-out) are not reported, and are removed from
+      // the text that is kept (see withoutControlChars); a raw `<` in an attribute value is left out
+      // of the value: neither is a broken report.
       if (message.endsWith(': disallowed character.')) return;
       // At the end of a truncated file every still-open element reports at the same position: say it once.
       if (at === lastErrorAt) return;

@@ -603,7 +603,7 @@ export class XmlScanner {
     }
     if (c === GT) {
       this.deferError(i + 1, 'attribute without value.');
-      this.pushAttribute(name, name, 0, 0, false);
+      this.attributes.add(name, name, 0, 0, false);
       return -(i + 1);
     }
     if (c !== EQUAL) {
@@ -659,8 +659,8 @@ export class XmlScanner {
       if (k === TAB || k === LF || k === CR) spaces = true;
       i++;
     }
-    if (decoded !== null) this.pushAttribute(name, decoded + normalizeAttribute(buf.slice(start, i)), 0, 0, false);
-    else this.pushAttribute(name, null, start, i, spaces);
+    if (decoded !== null) this.attributes.add(name, decoded + normalizeAttribute(buf.slice(start, i)), 0, 0, false);
+    else this.attributes.add(name, null, start, i, spaces);
     this.valueRead = true;
     return i + 1;
   }
@@ -698,12 +698,8 @@ export class XmlScanner {
     }
     value += buf.slice(start, i);
     if (value.includes(']]>')) this.deferError(i + 1, 'the string "]]>" is disallowed in char data.');
-    this.pushAttribute(name, value, 0, 0, false);
+    this.attributes.add(name, value, 0, 0, false);
     return buf.charCodeAt(i) === GT ? -(i + 1) : i + 1;
-  }
-
-  private pushAttribute(name: string, value: string | null, start: number, end: number, spaces: boolean): void {
-    this.attributes.add(name, value, start, end, spaces);
   }
 
   /** A complete start tag: duplicate attributes are reported, then the events replayed. */
