@@ -8,9 +8,9 @@
 import * as fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { TextDecoder } from 'node:util';
-import { SaxesParser } from 'saxes';
 import { FailureType, LoopError } from '../errors';
 import { clipText } from './redact';
+import { XmlScanner, type Attributes } from './xml-scanner';
 
 /** Text kept per failure: the first lines are what clustering and the report need. */
 const MAX_BODY_CHARS = 4096;
@@ -73,9 +73,9 @@ export function parseSeconds(value: string | undefined): number {
 }
 
 /**
- * `text` in memory of its own. saxes hands out slices of its 64 KB input chunks, and one kept slice
- * keeps its whole chunk alive: the kept ids and failure texts of a 10 MB report would keep all of it,
- * and every garbage collection would copy it again.
+ * `text` in memory of its own. The scanner hands out slices of its 64 KB input chunks, and one kept
+ * slice keeps its whole chunk alive: the kept ids and failure texts of a 10 MB report would keep all
+ * of it, and every garbage collection would copy it again.
  */
 function own(text: string): string {
   return (' ' + text).slice(1);
@@ -176,25 +176,6 @@ function idOf(classname: string, testName: string): string {
   return classname ? `${classname}::${testName}` : testName;
 }
 
-/** The parser events the reader listens to (see newParser). */
-const PARSER_EVENTS = ['error', 'text', 'cdata', 'opentag', 'closetag'] as const;
-
-/**
- * A saxes parser with the reader's options, for `file`; a benchmark's bare parse uses it too. saxes
- * keeps each handler in a property that its first on() adds, so parsers given other handlers, or
- * the reader's text handler added mid-file, would each have a shape of their own, and saxes' code
- * optimised for one is thrown away for the next. Every property is added here, in one order; on()
- * and off() then only fill or empty it.
- */
-export function newParser(file: string): SaxesParser {
-  const parser = new SaxesParser({ fileName: file });
-  for (const event of PARSER_EVENTS) {
-    parser.on(event, () => undefined);
-    parser.off(event);
-  }
-  return parser;
-}
-
 /**
  * Streams one JUnit file and calls `onCase` for every `<testcase>`. Returns the file's warnings.
  * Throws LoopError(NoJUnitReport) only when the file cannot be read or is not a JUnit report at all.
@@ -219,20 +200,6 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
   let firstXmlError: string | null = null;
   let lastErrorAt = '';
 
-  const parser = newParser(file);
-  parser.on('error', (err) => {
-    // Raw control characters (terminal colours in system-out) are kept by the parser and removed
-    // from the text that is kept (see withoutControlChars): not a broken report.
-    if (err.message.endsWith(': disallowed character.')) return;
-    // At the end of a truncated file every still-open element reports at the same position: say it once.
-    const at = `${parser.line}:${parser.column}`;
-    if (at === lastErrorAt) return;
-    lastErrorAt = at;
-    xmlErrors++;
-    const message = err.message.split('\n')[0];
-    firstXmlError ??= message;
-    if (xmlErrors <= MAX_XML_WARNINGS) warnings.push(`${message} (kept what came before)`);
-  });
   const onText = (text: string) => {
     const open = state.current;
     if (state.capture === 'suite') state.suites[state.suites.length - 1].output.append(text);
@@ -241,67 +208,71 @@ async function readJUnitFile(file: string, onCase: CaseSink): Promise<string[]> 
     else if (open.body.length < MAX_BODY_CHARS) open.body += text;
     else if (text.includes('Caused by:') && (open.causes?.length ?? 0) < MAX_CAUSES) (open.causes ??= []).push(...causesIn(text));
   };
-  // The parser builds text only for a listener: listen only while some text is kept (a failure, a
-  // failing test's output), not through the output of thousands of passing tests.
-  let listening = false;
-  const listen = () => {
-    if (listening === (state.capture !== null)) return;
-    listening = !listening;
-    if (listening) {
-      parser.on('text', onText);
-      parser.on('cdata', onText);
-    } else {
-      parser.off('text');
-      parser.off('cdata');
-    }
-  };
-  parser.on('opentag', (tag) => {
-    openElement(state, file, tag.name, tag.attributes as Record<string, string>);
-    listen();
-  });
-  parser.on('closetag', (tag) => {
-    const suite = tag.name === 'testsuite' ? state.suites[state.suites.length - 1] : undefined;
-    const done = closeElement(state, tag.name);
-    listen();
-    if (done !== null) {
-      const record = finishCase(done);
-      const parent = state.suites[state.suites.length - 1];
-      if (parent !== undefined && record.failure !== null && parent.failures.length < MAX_SUITE_FAILURES) parent.failures.push(record);
-      if (record.outcome === 'skipped') state.skipped++;
-      onCase(record, done.classname, done.testName, done.scope, done.retryable);
-      if (parent !== undefined && (record.outcome === 'failed' || record.outcome === 'errored')) parent.failing++;
-      if (parent !== undefined && done.moreFailures !== null) parent.more.push({ record, open: done });
-    }
-    if (suite === undefined) return;
-    // Further failures of one test case count where the suite's own numbers count them (pytest),
-    // not where they are one test's several errors (jest-junit).
-    let uncounted = suite.declaredProblems - suite.failing;
-    for (const { record, open } of suite.more) {
-      for (const [i, failure] of open.moreFailures!.entries()) {
-        if (uncounted-- <= 0) break;
-        const outcome = failure.kind === 'error' ? 'errored' : 'failed';
-        onCase({ ...record, id: '', outcome, failure }, open.classname, `${open.testName} [${i + 2}]`, open.scope, false);
+  const scanner: XmlScanner = new XmlScanner(file, {
+    error: (message, at) => {
+      // Raw control characters (terminal colours in system-out) are not reported, and are removed from
+      // the text that is kept (see withoutControlChars); a raw `<` in an attribute value is left out
+      // of the value: neither is a broken report.
+      if (message.endsWith(': disallowed character.')) return;
+      // At the end of a truncated file every still-open element reports at the same position: say it once.
+      if (at === lastErrorAt) return;
+      lastErrorAt = at;
+      xmlErrors++;
+      firstXmlError ??= message;
+      if (xmlErrors <= MAX_XML_WARNINGS) warnings.push(`${message} (kept what came before)`);
+    },
+    text: onText,
+    cdata: onText,
+    openTag: (name, attributes) => {
+      openElement(state, file, name, attributes);
+      // Text is built only while some is kept (a failure, a failing test's output), not through
+      // the output of thousands of passing tests.
+      scanner.wantText = state.capture !== null;
+    },
+    closeTag: (name) => {
+      const suite = name === 'testsuite' ? state.suites[state.suites.length - 1] : undefined;
+      const done = closeElement(state, name);
+      scanner.wantText = state.capture !== null;
+      if (done !== null) {
+        const record = finishCase(done);
+        const parent = state.suites[state.suites.length - 1];
+        if (parent !== undefined && record.failure !== null && parent.failures.length < MAX_SUITE_FAILURES) parent.failures.push(record);
+        if (record.outcome === 'skipped') state.skipped++;
+        onCase(record, done.classname, done.testName, done.scope, done.retryable);
+        if (parent !== undefined && (record.outcome === 'failed' || record.outcome === 'errored')) parent.failing++;
+        if (parent !== undefined && done.moreFailures !== null) parent.more.push({ record, open: done });
       }
-    }
-    if (suite.cases === 0 && suite.childSuites === 0 && suite.declaredProblems > 0) {
-      onCase(suiteFailure(suite, file), suite.name, '(suite error)', suite.scope, false);
-    } else if (!suite.output.empty && (suite.cases === 1 || suite.declaredErrors > 0)) {
-      // Bazel and Gradle write their one test's log as the suite's output; Newman writes there why a
-      // request failed, which is why its tests failed.
-      const output = suite.output.text();
-      for (const failed of suite.failures) if (failed.output === '') failed.output = output;
-    }
-    if (suite.childSuites === 0) state.unwritten += Math.max(0, (suite.declared ?? 0) - suite.cases);
+      if (suite === undefined) return;
+      // Further failures of one test case count where the suite's own numbers count them (pytest),
+      // not where they are one test's several errors (jest-junit).
+      let uncounted = suite.declaredProblems - suite.failing;
+      for (const { record, open } of suite.more) {
+        for (const [i, failure] of open.moreFailures!.entries()) {
+          if (uncounted-- <= 0) break;
+          const outcome = failure.kind === 'error' ? 'errored' : 'failed';
+          onCase({ ...record, id: '', outcome, failure }, open.classname, `${open.testName} [${i + 2}]`, open.scope, false);
+        }
+      }
+      if (suite.cases === 0 && suite.childSuites === 0 && suite.declaredProblems > 0) {
+        onCase(suiteFailure(suite, file), suite.name, '(suite error)', suite.scope, false);
+      } else if (!suite.output.empty && (suite.cases === 1 || suite.declaredErrors > 0)) {
+        // Bazel and Gradle write their one test's log as the suite's output; Newman writes there why a
+        // request failed, which is why its tests failed.
+        const output = suite.output.text();
+        for (const failed of suite.failures) if (failed.output === '') failed.output = output;
+      }
+      if (suite.childSuites === 0) state.unwritten += Math.max(0, (suite.declared ?? 0) - suite.cases);
+    },
   });
 
   await streamText(file, (text, bytesRead) => {
-    parser.write(text);
+    scanner.write(text);
     if (state.root === null && (firstXmlError !== null || bytesRead > ROOT_WITHIN_BYTES)) {
       throw notJUnit(file, firstXmlError ?? `no XML element in its first ${ROOT_WITHIN_BYTES / 1024} KB`);
     }
   });
   // close() reports what is still open at the end: the position where a truncated file stops.
-  parser.close();
+  scanner.close();
   if (state.root === null) throw notJUnit(file, firstXmlError ?? 'the file is empty');
   if (state.root !== 'testsuites' && state.root !== 'testsuite') {
     throw notJUnit(file, `its root element is <${state.root}>, expected <testsuites> or <testsuite>`);
@@ -485,26 +456,28 @@ interface OpenSuite {
 
 const attrCount = (value: string | undefined) => (value !== undefined && /^\d+$/.test(value.trim()) ? Number(value) : null);
 
-function openElement(state: ReaderState, file: string, name: string, attrs: Record<string, string>): void {
+function openElement(state: ReaderState, file: string, name: string, attrs: Attributes): void {
   state.depth++;
   if (state.root === null) {
     state.root = name;
-    state.rootSkipped = attrCount(attrs.skipped) ?? 0;
+    state.rootSkipped = attrCount(attrs.get('skipped')) ?? 0;
   }
   const suite = state.suites[state.suites.length - 1];
   if (name === 'testsuite') {
     if (suite) suite.childSuites++;
     // Playwright writes one suite per file and project, the project in `hostname`; Newman one per request.
-    let scope = `${suite?.scope ?? ''}/${attrs.name ?? ''}@${attrs.hostname ?? ''}`;
+    const suiteName = attrs.get('name') ?? '';
+    const errors = attrCount(attrs.get('errors')) ?? 0;
+    let scope = `${suite?.scope ?? ''}/${suiteName}@${attrs.get('hostname') ?? ''}`;
     const seen = state.scopesSeen.get(scope) ?? 0;
     state.scopesSeen.set(scope, seen + 1);
     if (seen > 0) scope += `#${seen}`;
     state.suites.push({
-      name: attrs.name ?? '',
+      name: suiteName,
       scope,
-      declared: attrCount(attrs.tests),
-      declaredProblems: (attrCount(attrs.errors) ?? 0) + (attrCount(attrs.failures) ?? 0),
-      declaredErrors: attrCount(attrs.errors) ?? 0,
+      declared: attrCount(attrs.get('tests')),
+      declaredProblems: errors + (attrCount(attrs.get('failures')) ?? 0),
+      declaredErrors: errors,
       cases: 0,
       childSuites: 0,
       output: new LogBuffer(),
@@ -515,14 +488,14 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
     return;
   }
   if (name === 'testcase') {
-    const classname = attrs.classname || attrs.class || suite?.name || '';
-    const testName = attrs.name ?? '';
+    const classname = attrs.get('classname') || attrs.get('class') || suite?.name || '';
+    const testName = attrs.get('name') ?? '';
     if (suite) suite.cases++;
     state.current = {
       record: {
         id: '',
         outcome: 'passed',
-        timeMs: Math.round(parseSeconds(attrs.time) * 1000),
+        timeMs: Math.round(parseSeconds(attrs.get('time')) * 1000),
         failure: null,
         output: '',
         attachments: NO_ATTACHMENTS,
@@ -565,10 +538,10 @@ function openElement(state: ReaderState, file: string, name: string, attrs: Reco
   }
 }
 
-function openDetail(state: ReaderState, open: OpenCase, { kind, target }: DetailElement, attrs: Record<string, string>): void {
+function openDetail(state: ReaderState, open: OpenCase, { kind, target }: DetailElement, attrs: Attributes): void {
   state.openDetail = {
     target,
-    detail: { kind, type: kept(attrs.type ?? '', 200), message: kept(attrs.message ?? '', MAX_MESSAGE_CHARS), body: '' },
+    detail: { kind, type: kept(attrs.get('type') ?? '', 200), message: kept(attrs.get('message') ?? '', MAX_MESSAGE_CHARS), body: '' },
   };
   open.body = '';
   state.capture = 'body';
