@@ -33,7 +33,11 @@ function parseAsking(input: unknown, startedBounded: boolean) {
   }
 }
 
-const markers = (h: History) => h.events!.filter((e) => e.markerRecordedEventAttributes).length;
+/** Markers of the duration rule's patch (every new loop also records the one patch for 0.3.0's steps). */
+const markers = (h: History) =>
+  h.events!.filter((e) =>
+    Object.values(e.markerRecordedEventAttributes?.details ?? {}).some((p) => p.payloads?.some((x) => Buffer.from(x.data ?? []).toString().includes('bounded-durations'))),
+  ).length;
 const inputOf = (h: History) => defaultPayloadConverter.fromPayload(h.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0]);
 
 async function replay(histories: { workflowId: string; history: History }[]): Promise<void> {

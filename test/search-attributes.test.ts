@@ -59,11 +59,11 @@ describe('search attributes', function () {
       assert.equal(sa.get(LoopName), 'sa-staging');
       assert.equal(sa.get(WaitingFor), 'fix');
 
-      // One event per phase change (testing, diagnosing, awaiting-fix), no memo beside them.
+      // One upsert per phase change (testing, diagnosing, awaiting-fix), and the memo beside each, with the time so far.
       const events = (await handle.fetchHistory()).events!;
       const upserts = events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.LoopPhase);
       assert.equal(upserts.length, 3);
-      assert.equal(events.filter((e) => e.workflowPropertiesModifiedEventAttributes).length, 0);
+      assert.equal(events.filter((e) => e.workflowPropertiesModifiedEventAttributes).length, 3);
 
       const listed = await eventually(async () => {
         const r = await runTdl(env, ['list', '--phase', 'awaiting-fix', '--json', '--limit', '500']);
@@ -89,8 +89,9 @@ describe('search attributes', function () {
     try {
       await withWorker(env, async (w) => {
         const before = await loopAwaitingFix(env, w);
-        const memo = (await before.describe()).memo as { phase?: string; cycle?: number };
-        assert.deepEqual(memo, { phase: 'awaiting-fix', cycle: 1 });
+        const memo = (await before.describe()).memo as { phase?: string; cycle?: number; time?: unknown };
+        assert.deepEqual({ ...memo, time: undefined }, { phase: 'awaiting-fix', cycle: 1, time: undefined });
+        assert.ok(memo.time, 'the memo carries the time so far');
         assert.equal((await before.describe()).typedSearchAttributes.get(LoopPhase), undefined);
 
         const listed = JSON.parse((await runTdl(env, ['list', '--json'])).stdout) as { workflowId: string; phase: string }[];

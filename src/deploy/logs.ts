@@ -59,9 +59,10 @@ export async function readServiceLogs(deploy: DeployConfig, verify: VerifyConfig
 type CloudRunConfig = Extract<DeployConfig, { kind: 'cloud-run' }>;
 
 /** @google-cloud/logging has its own google-gax (and grpc-js): its credentials must come from that copy. */
-function loggingGax(): typeof Gax {
+/** A module as @google-cloud/logging itself loads it (its own google-gax major, and that one's auth library). */
+function loggingDependency<T>(name: string): T {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(require.resolve('google-gax', { paths: [dirname(require.resolve('@google-cloud/logging'))] }));
+  return require(require.resolve(name, { paths: [dirname(require.resolve('@google-cloud/logging'))] }));
 }
 
 /** The Cloud Logging filter for one revision's errors since the deploy started. */
@@ -77,12 +78,13 @@ export function revisionErrorFilter(service: string, revision: string | null, si
 }
 
 async function cloudLoggingEntries(config: CloudRunConfig, req: LogsRequest): Promise<string[]> {
-  const gax = loggingGax();
+  const gax = loggingDependency<typeof Gax>('google-gax');
+  const { OAuth2Client } = loggingDependency<typeof Gax.googleAuthLibrary>('google-auth-library');
   let options = {};
   if (config.logsEndpoint) {
     const [host, port] = config.logsEndpoint.split(/:(?=\d+$)/);
     // A plaintext stand-in needs no credentials; an empty OAuth2Client keeps the client from looking up ADC.
-    options = { apiEndpoint: host, port: Number(port), sslCreds: gax.grpc.credentials.createInsecure(), authClient: new gax.googleAuthLibrary.OAuth2Client() };
+    options = { apiEndpoint: host, port: Number(port), sslCreds: gax.grpc.credentials.createInsecure(), authClient: new OAuth2Client() };
   }
   const client = new v2.LoggingServiceV2Client(options);
   try {
@@ -101,7 +103,7 @@ async function cloudLoggingEntries(config: CloudRunConfig, req: LogsRequest): Pr
         { autoPaginate: false, timeout: 30_000, maxResults: LOG_LIMITS.read, retry: null },
       )
       .catch((err: { code?: number; message?: string }) => {
-        const status = loggingGax().Status;
+        const status = gax.Status;
         const permanent = [status.PERMISSION_DENIED, status.UNAUTHENTICATED, status.INVALID_ARGUMENT, status.NOT_FOUND];
         // Anything else (UNAVAILABLE, DEADLINE_EXCEEDED, ...) is left to the activity's few retries.
         throw permanent.includes(err.code as number) ? rejected(`Cloud Logging refused to list ${config.service}'s entries: ${err.message}`) : err;

@@ -255,7 +255,8 @@ class Loop {
 
   /**
    * The previous run's failing tests again, on the worker that holds its reports; that worker gone,
-   * they are not run (the full suite gives the verdict, or the candidate is judged without them).
+   * on any worker (one on the same machine still finds the reports; elsewhere they are not run, and
+   * the full suite gives the verdict).
    */
   private async runFailingTests(input: { cycle: number; purpose: 'failed-first' | 'candidate'; stagingUrl?: string | null }) {
     const { config } = this;
@@ -265,7 +266,8 @@ class Loop {
       return await acts.runFailingTests(request);
     } catch (err) {
       if (!this.failingHost || !hostLost(err)) throw err;
-      return { ran: false as const, selected: 0, why: 'the worker holding the previous run is gone', durationMs: 0 };
+      log.warn('the worker that ran the suite is gone: running the failing tests on another', { queue: this.failingHost });
+      return await this.acts.suite.runFailingTests(request);
     }
   }
 

@@ -5,6 +5,7 @@
  * repository. One agent fixes one root cause per cycle, one gives up, one makes things worse, one hangs.
  */
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -95,7 +96,7 @@ describe('the fix team as coding agents (scripted), on a real Temporal server', 
     assert.equal(c2.diff!.stillFailing.length, 1);
     assert.deepEqual(c3.diff!.fixed.map((e) => e.fingerprint), c2.fix!.addresses);
     assert.equal(git(s.repo, 'log', '-1', '--format=%an', c2.fix!.commit), 'scripted-fix-one', 'a real commit in the repository, on top of the first fix');
-    const file = JSON.parse(readFileSync(join(c1.reportPath!, '..', 'handoff.json'), 'utf8')) as HandoffDocument;
+    const file = JSON.parse(readFileSync(join(fileURLToPath(c1.reportPath!), '..', 'handoff.json'), 'utf8')) as HandoffDocument;
     assert.equal(file.reproduce.mustPass.length, 8, 'the file lists every failing test');
     const report = await handle.query(messages.report);
     assert.match(report, new RegExp(`\\*\\*Fix\\*\\*: \`${c1.fix!.commit}\` fix \\w+ \\(agent scripted-fix-one\\)`));
@@ -169,7 +170,8 @@ describe('the fix team as coding agents (scripted), on a real Temporal server', 
     const handle = await start(loopFor(s, 'hang', { timeout: '2s' }));
     const escalated = await waitingFor(handle, 'people');
     assert.equal(escalated.cycles[0].escalation!.kind, 'handoff-failed');
-    const asked = webhook.received.find((p) => p.needsPerson === true)!;
+    // The status says so first; the webhook follows.
+    const asked = await eventually(async () => webhook.received.find((p) => p.needsPerson === true), 'the needs-a-person webhook');
     assert.match(asked.text as string, /needs a person: the hand-off could not be delivered/);
     assert.deepEqual(deploys(s.staging), []);
     await handle.cancel();
