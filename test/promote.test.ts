@@ -145,6 +145,9 @@ describe('verify-then-promote on Cloud Run', function () {
     // Cycle 1: the full suite, then the failing tests on the tag; cycle 2: those tests first, then the full suite.
     assert.deepEqual(runs(s.dir), [`full 25 ${s.base}`, `selected 24 ${c.url}`, `selected 24 ${s.base}`, `full 25 ${s.base}`]);
     assert.equal(final.cycles[1].failedFirst!.verdict, 'fixed');
+    const report = await handle.query(messages.report);
+    assert.ok(report.includes(`- **Candidate** ${fixRevision} on tag \`${c.tag}\` (${c.url}): health healthy after 1 checks; tests: 24/24 previously failing tests pass; promoted: all traffic to it`), report);
+    assert.match(report, /- \*\*Failed tests first\*\*: 24\/24 previously failing tests pass \(\d+\.\d s\)/);
   });
 
   it('a red candidate: its tag removed, never served, no rollback, back to the fix team; the next fix is promoted', async function () {
@@ -163,6 +166,7 @@ describe('verify-then-promote on Cloud Run', function () {
     assert.ok(statuses.every((t) => !t.tag), 'the tag is gone');
     assert.deepEqual(servedRevisions(s.standIn.trafficHistory(SERVICE)), [s.original], 'the candidate never took traffic');
     assert.ok(!s.served.has(c.revision!), 'staging never answered from the candidate');
+    assert.match(await handle.query(messages.report), /- \*\*Candidate\*\* backend-n0tf1xed on tag `[a-z0-9-]+` .*tests: 24\/24 previously failing tests still fail.*; discarded: it never served anyone/);
 
     await handle.executeUpdate(messages.submitFix, { args: [{ commit: GOOD }] });
     const result: LoopResult = await handle.result();

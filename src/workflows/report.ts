@@ -6,6 +6,7 @@ import { describeDiff } from '../handoff/diff';
 import { diffSection, escalationLine, fixLine } from '../handoff/render';
 import { mdCell as cell, testCounts as counts } from '../render';
 import { describeRootCauses, type CycleRecord, type EarlierCycles, type LoopStatus, type ServiceLogsRecord } from './state';
+import type { CandidateRecord } from './promote';
 import { describeTime, describeTimeSpent, formatDuration } from './time';
 
 function serviceLogsLines(l: ServiceLogsRecord): string[] {
@@ -18,6 +19,16 @@ function serviceLogsLines(l: ServiceLogsRecord): string[] {
   return lines;
 }
 
+/** verify-then-promote: what the candidate showed on its own URL, and what became of it. */
+function candidateLine(c: CandidateRecord): string {
+  const checks = [
+    c.verify && `health ${c.verify.healthy ? 'healthy' : 'unhealthy'} after ${c.verify.attempts} checks`,
+    c.tests && `tests: ${c.tests.summary}`,
+  ].filter(Boolean);
+  const outcome = c.outcome === 'promoted' ? 'promoted: all traffic to it' : c.outcome === 'discarded' ? 'discarded: it never served anyone' : 'not decided yet';
+  return `- **Candidate** ${c.revision ?? '(not deployed)'} on tag \`${c.tag}\`${c.url ? ` (${c.url})` : ''}${checks.length ? `: ${checks.join('; ')}` : ''}; ${outcome}`;
+}
+
 function cycleSection(c: CycleRecord): string {
   const lines = [`## Cycle ${c.cycle}`, '', `Started ${c.startedAt}. Tests: ${counts(c.tests)}. Verdict: **${c.verdict ?? 'pending'}**.`, ''];
   if (c.compacted) {
@@ -28,6 +39,7 @@ function cycleSection(c: CycleRecord): string {
     for (const r of c.rootCauses) lines.push(`| ${r.category} | ${r.count} | ${cell(r.summary)} | ${cell(r.hypothesis)} |`);
     lines.push('');
   }
+  if (c.failedFirst) lines.push(`- **Failed tests first**: ${c.failedFirst.summary} (${(c.failedFirst.durationMs / 1000).toFixed(1)} s)`, '');
   lines.push(...diffSection(c.diff));
   if (c.reportPath) lines.push(`Full diagnosis: [${c.reportPath}](${c.reportPath})`, '');
   if (c.escalation) lines.push(escalationLine(c.escalation));
@@ -41,6 +53,7 @@ function cycleSection(c: CycleRecord): string {
         : `${d.kind}${d.revision ? `, revision ${d.revision}` : ''}${d.previousRevision ? ` (previous ${d.previousRevision})` : ''} in ${(d.durationMs / 1000).toFixed(1)} s`;
     lines.push(`- **Deploy** of \`${d.commit}\`: ${what}`);
   }
+  if (c.candidate) lines.push(candidateLine(c.candidate));
   if (c.verify) {
     lines.push(`- **Verify**: ${c.verify.healthy ? 'healthy' : 'unhealthy'} after ${c.verify.attempts} checks (${(c.verify.durationMs / 1000).toFixed(1)} s)`);
     for (const e of c.verify.evidence) lines.push(`  - ${e}`);
