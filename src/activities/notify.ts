@@ -6,7 +6,7 @@ import type { HandoffConfig } from '../config/types';
 import { FailureType, LoopError } from '../errors';
 import { durationMs } from '../config';
 import type { HandoffDocument } from '../handoff/document';
-import { writeHandoffFile } from '../handoff/file';
+import { forWebhook, writeHandoffFile } from '../handoff/file';
 import { notify, type NotifyTarget } from '../notify';
 import { rememberSecretEnv } from '../secrets';
 import { cycleDir } from './paths';
@@ -77,7 +77,7 @@ export async function notifyTeam(reportsDir: string, input: NotifyInput, artifac
       report,
       // A hand-off command reads $TDL_REPORT_PATH as a file: a local report keeps its plain path.
       reportPath: input.reportPath?.startsWith('file://') ? fileURLToPath(input.reportPath) : input.reportPath,
-      ...(handoff && { handoff: handoff.document, handoffPath: handoff.path, kind: input.kind ?? null }),
+      ...(handoff && { handoff: handoff.document, webhookHandoff: forWebhook(handoff.document), handoffPath: handoff.path, kind: input.kind ?? null }),
     },
     {
       signal: ctx.cancellationSignal,

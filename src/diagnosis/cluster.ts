@@ -17,8 +17,6 @@ export const MERGE_SIMILARITY = 0.5;
 const MAX_HEADLINE_CHARS = 300;
 /** Failures per group whose stack frames are read. */
 const FRAME_SAMPLE = 20;
-/** Test ids kept per cluster; `count` stays exact. */
-export const MAX_TESTS_PER_CLUSTER = 50;
 /** Evidence lines kept for a root cause of several variants. */
 const MAX_EVIDENCE_LINES = 6;
 /** Variants listed per root cause. */
@@ -365,7 +363,8 @@ function toCluster(parts: Merged[]): FailureCluster {
     signature: frame && !byEvidence ? `${signature} @ ${frame}` : signature,
     count: failures.length,
     representative: main.groups[0].failures[0],
-    tests: failures.slice(0, MAX_TESTS_PER_CLUSTER).map((t) => t.id),
+    // Every id: the hand-off file lists them all (the report, status and history take a few).
+    tests: failures.map((t) => t.id),
     variants: parts.length > 1 ? order.slice(0, MAX_VARIANTS).map((i) => ({ message: typed(parts[i]), count: sizes[i] })) : [],
   };
 }

@@ -32,7 +32,7 @@ export interface Cluster {
   signature: string;
   /** A representative message, redacted. */
   message: string;
-  /** Test ids (classname::name), at most a bounded number kept; `count` is the full count. */
+  /** Every failing test's id (classname::name); reports and workflow history keep a few of them. */
   tests: string[];
   /** What probably happened and what to do, in the user's words. */
   hypothesis: string;

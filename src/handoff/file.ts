@@ -1,6 +1,6 @@
 /**
  * The hand-off file: the workflow's bounded document completed from the cycle's diagnosis.json
- * (every kept test id, evidence, variants, the probes), redacted, written next to the cycle's report.
+ * (every failing test id, evidence, variants, the probes), redacted, written next to the cycle's report.
  */
 import { join } from 'node:path';
 import { redactDeep } from '../diagnosis/redact';
@@ -27,6 +27,15 @@ export function completeHandoff(doc: HandoffDocument, diagnosisJson: string | nu
     reproduce: { ...doc.reproduce, mustPass: rootCauses.flatMap((r) => r.tests) },
     ...(diagnosis.probes && { probes: diagnosis.probes }),
   };
+}
+
+/** Test ids per root cause in the webhook's copy: a chat message stays small; the file has them all. */
+export const WEBHOOK_TESTS = 50;
+
+/** The document as the webhook gets it: each root cause's first test ids, and the file's path for the rest. */
+export function forWebhook(doc: HandoffDocument): HandoffDocument {
+  const rootCauses = doc.rootCauses.map((r) => ({ ...r, tests: r.tests.slice(0, WEBHOOK_TESTS) }));
+  return { ...doc, rootCauses, reproduce: { ...doc.reproduce, mustPass: rootCauses.flatMap((r) => r.tests) } };
 }
 
 /** Writes the completed, redacted document into the cycle's folder on this worker; returns it and its path. */

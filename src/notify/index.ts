@@ -31,6 +31,8 @@ export interface Notification {
   reportPath: string | null;
   /** The hand-off document (src/handoff/document.ts) and its file: to the command as $TDL_HANDOFF_FILE and on stdin, to the webhook beside the text. */
   handoff?: unknown;
+  /** The webhook's copy of it, when smaller (src/handoff/file.ts forWebhook). */
+  webhookHandoff?: unknown;
   handoffPath?: string;
   /** `escalation`: people are needed (the webhook's `needsPerson`, the command's TDL_NEEDS_PERSON=1). */
   kind?: 'reminder' | 'escalation' | null;
@@ -115,7 +117,7 @@ function webhookPayload(n: Notification): Record<string, unknown> {
     phase: n.phase,
     reportPath: n.reportPath,
     report: n.report,
-    ...(n.handoff !== undefined && { handoff: n.handoff, handoffPath: n.handoffPath, needsPerson: n.kind === 'escalation' }),
+    ...(n.handoff !== undefined && { handoff: n.webhookHandoff ?? n.handoff, handoffPath: n.handoffPath, needsPerson: n.kind === 'escalation' }),
   };
 }
 

@@ -31,6 +31,16 @@ describe('diagnose', () => {
     assert.equal(d.slowestTests[0].timeMs, 120412);
   });
 
+  it('keeps every failing test id of a root cause (the hand-off file lists them all), however many', async () => {
+    await withReports(async (dir) => {
+      const cases = Array.from({ length: 300 }, (_, i) => `<testcase classname="shop.CartTest" name="adds_item_${i}"><failure message="AssertionError: expected 201, got 500" type="AssertionError"/></testcase>`);
+      const d = await diagnose([dir.write('junit.xml', `<testsuite name="shop" tests="300">${cases.join('')}</testsuite>`)]);
+      assert.equal(d.clusters.length, 1);
+      assert.equal(d.clusters[0].count, 300);
+      assert.deepEqual(d.clusters[0].tests, cases.map((_, i) => `shop.CartTest::adds_item_${i}`));
+    });
+  });
+
   it('the seed after the fix: 503s, refused connections and a database start-up failure are infrastructure', async () => {
     const d = await diagnose([fixture('seed/staging-503-database.xml')]);
     assert.equal(d.verdict, 'infrastructure');

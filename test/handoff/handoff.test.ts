@@ -7,7 +7,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import { digest } from '../../src/activities/diagnose-thread';
 import { parseLoopConfig } from '../../src/config';
 import { buildHandoff, handoffJsonSchema, HANDOFF_SCHEMA_VERSION, type HandoffDocument } from '../../src/handoff/document';
-import { completeHandoff, writeHandoffFile } from '../../src/handoff/file';
+import { completeHandoff, forWebhook, WEBHOOK_TESTS, writeHandoffFile } from '../../src/handoff/file';
 import { notify } from '../../src/notify';
 import { describeDiff, diffCycles } from '../../src/handoff/diff';
 import { fixRefusal, rememberCycle } from '../../src/handoff/guards';
@@ -180,8 +180,13 @@ describe('hand-off: the document', function () {
     assert.ok(full.rootCauses[0].evidence!.length > 0);
     assert.equal(full.reproduce.mustPass.length, 8);
 
+    const big = { ...full, rootCauses: full.rootCauses.map((r) => ({ ...r, tests: Array.from({ length: 120 }, (_, i) => `${r.fingerprint}::t${i}`) })) };
+    const sent = forWebhook(big);
+    assert.deepEqual(sent.rootCauses.map((r) => r.tests.length), big.rootCauses.map(() => WEBHOOK_TESTS), 'the webhook gets the first ids; the file has all');
+    assert.equal(sent.reproduce.mustPass.length, WEBHOOK_TESTS * big.rootCauses.length);
+
     const validate = new Ajv2020({ strict: false }).compile(handoffJsonSchema());
-    for (const document of [doc, full, JSON.parse(JSON.stringify(buildHandoff(initialStatus('x', 3, new Date(0)), config, 'x')))]) {
+    for (const document of [doc, full, sent, JSON.parse(JSON.stringify(buildHandoff(initialStatus('x', 3, new Date(0)), config, 'x')))]) {
       assert.ok(validate(document), JSON.stringify(validate.errors));
     }
     assert.ok(!validate({ ...doc, schemaVersion: 2 }), 'another version is refused');
