@@ -6,6 +6,7 @@
  */
 import {
   ActivityCancellationType,
+  type ActivityOptions,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -226,9 +227,14 @@ class Loop {
       secretEnv: secretEnvOf(config.probes, config.handoff.webhookUrlEnv),
     });
     cycle.outputPath = run.outputPath;
+    this.rememberRun(run);
+    return run;
+  }
+
+  /** The run whose failing tests go first next time: its reports, and the worker that holds them. */
+  private rememberRun(run: { junitPaths: string[]; hostQueue?: string }): void {
     this.failingRun = run.junitPaths;
     this.failingHost = run.hostQueue ?? null;
-    return run;
   }
 
   /**
@@ -248,8 +254,8 @@ class Loop {
     const headline = failedFirstHeadline(record);
     this.setPhase('testing', headline);
     await this.notify('fix-team', `${this.status.name} cycle ${cycle.cycle}: ${headline}`);
-    if (record.verdict !== 'still-failing' || !run.ran) return null;
-    this.failingRun = run.junitPaths;
+    if (record.verdict !== 'still-failing') return null;
+    this.rememberRun(run);
     return run;
   }
 
@@ -755,14 +761,15 @@ const retry = { nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] };
 
 function activitiesFor(config: LoopConfig) {
   const deployTimeoutMs = config.deploy.kind === 'none' ? 0 : durationMs(config.deploy.timeout);
+  const suite: ActivityOptions = {
+    startToCloseTimeout: durationMs(config.suite.timeout) + 120_000,
+    heartbeatTimeout: '30s',
+    // Cancellation must wait until the test processes are really gone.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { ...retry, maximumAttempts: 3 },
+  };
   return {
-    suite: proxyActivities<LoopActivities>({
-      startToCloseTimeout: durationMs(config.suite.timeout) + 120_000,
-      heartbeatTimeout: '30s',
-      // Cancellation must wait until the test processes are really gone.
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      retry: { ...retry, maximumAttempts: 3 },
-    }),
+    suite: proxyActivities<LoopActivities>(suite),
     quick: proxyActivities<LoopActivities>({
       startToCloseTimeout: '5m',
       retry: { ...retry, maximumAttempts: 5 },
@@ -795,15 +802,7 @@ function activitiesFor(config: LoopConfig) {
       retry: { ...retry, maximumAttempts: 3 },
     }),
     /** The failing tests again, on the queue of the worker that holds the previous run's reports. */
-    suiteOnHost: (taskQueue: string) =>
-      proxyActivities<LoopActivities>({
-        taskQueue,
-        scheduleToStartTimeout: HOST_SCHEDULE_TO_START,
-        startToCloseTimeout: durationMs(config.suite.timeout) + 120_000,
-        heartbeatTimeout: '30s',
-        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        retry: { ...retry, maximumAttempts: 3 },
-      }),
+    suiteOnHost: (taskQueue: string) => proxyActivities<LoopActivities>({ ...suite, taskQueue, scheduleToStartTimeout: HOST_SCHEDULE_TO_START }),
     /** The steps that read the suite's files, on the queue of the worker that ran it. */
     onHost: (taskQueue: string) =>
       proxyActivities<LoopActivities>({
