@@ -7,10 +7,14 @@ import { WORKFLOW_BUNDLE } from '../src/worker';
 async function main() {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../src/workflows'),
+    // Shared by every loop on the worker: see src/workflows/preload.ts.
+    preloadModules: [require.resolve('../src/workflows/preload')],
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
-    // The loop input's schema needs zod's English messages only.
+    // The loop input's schema needs zod's English messages only. The source map keeps file and line
+    // for stack traces but not the sources themselves: every worker holds the bundle in memory.
     webpackConfigHook: (config) => ({
       ...config,
+      devtool: 'inline-nosources-source-map',
       plugins: [...(config.plugins ?? []), new NormalModuleReplacementPlugin(/[\\/]zod[\\/]v4[\\/]locales[\\/]index\.c?js$/, require.resolve('./zod-locales-en'))],
     }),
   });

@@ -45,8 +45,17 @@ export function secretEnvNames(): string[] {
   return [...namedSecretEnv];
 }
 
-/** `scheme://user:password@host`: the password part (a match's group 2), anywhere in text. */
-export const URL_USERINFO = /(:\/\/[^\s/?#@:]*:)([^\s/?#@]+)@/g;
+/**
+ * `scheme://user:password@host`: the password part (a match's group 2), anywhere in text. Not
+ * exported: the workflow sandbox shares this module between loops and freezes its exports, and a
+ * frozen global regex cannot be used (its lastIndex cannot be written).
+ */
+const URL_USERINFO = /(:\/\/[^\s/?#@:]*:)([^\s/?#@]+)@/g;
+
+/** The text with every password inside a URL replaced by `mask`. */
+export function maskUrlPasswords(text: string, mask: string): string {
+  return text.replace(URL_USERINFO, (_m, before: string) => `${before}${mask}@`);
+}
 
 /**
  * The worker's own secret values: variables named like secrets or named by a loop, and the

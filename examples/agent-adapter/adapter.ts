@@ -20,7 +20,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HandoffDocument } from '../../src/handoff/document';
+import type { HandoffDocument } from '../../src/handoff/schema';
 
 const env = process.env;
 

@@ -9,7 +9,7 @@
  *   hang     never returns: handoff.timeout stops it, the loop retries, then escalates
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { HandoffDocument } from '../../src/handoff/document';
+import type { HandoffDocument } from '../../src/handoff/schema';
 import { FEATURES, type App } from './scripted-suite';
 
 function main(): void {

@@ -5,7 +5,7 @@ import { ArtifactError, type ArtifactStore } from '../artifacts';
 import type { HandoffConfig } from '../config/types';
 import { FailureType, LoopError } from '../errors';
 import { durationMs } from '../config';
-import type { HandoffDocument } from '../handoff/document';
+import type { HandoffDocument } from '../handoff/schema';
 import { forWebhook, writeHandoffFile } from '../handoff/file';
 import { notify, type NotifyTarget } from '../notify';
 import { rememberSecretEnv } from '../secrets';

@@ -1,5 +1,5 @@
 /** Human-readable output of the CLI (JSON goes out as it is, with --json). */
-import type { HandoffDocument } from '../handoff/document';
+import type { HandoffDocument } from '../handoff/schema';
 import { describeDiff } from '../handoff/diff';
 import { fixedBy } from '../handoff/guards';
 import { testCounts } from '../render';

@@ -12,7 +12,7 @@ import * as messages from '../workflows/messages';
 import { diagnoseCommand } from './diagnose';
 import { showCycleReport } from './report';
 import type { WhileRunning } from './dev';
-import { handoffJsonSchema } from '../handoff/document';
+import { handoffJsonSchema } from '../handoff/schema';
 import { cannotReach, ExitError, processIo, UsageError, type Io } from './io';
 import { cliConnectionSettings, opsCommands } from './ops';
 import { cannotFix, describeClientError, listLoops, readLoopInput, showHandoff, showReport, showStatus, signalLoop, startLoop, submitFix } from './loops';
@@ -58,11 +58,12 @@ function portNumber(value: string): number {
   return p;
 }
 
-function atLeastOne(value: string): number {
+const atLeast = (min: number) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('takes a whole number of at least 1');
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`takes a whole number of at least ${min}`);
   return n;
-}
+};
+const atLeastOne = atLeast(1);
 
 const taskQueue = () =>
   new Option('--task-queue <name>', 'the task queue the loops run on').env('TDL_TASK_QUEUE').default(messages.DEFAULT_TASK_QUEUE);
@@ -73,6 +74,9 @@ const workerOptions = () => [
   new Option('--commands <file>', 'the command policy: the suites, deploys and hand-offs this worker runs (or TDL_COMMANDS_FILE)'),
   new Option('--metrics-port <port>', 'serve Prometheus metrics on this port (/metrics)').env('TDL_METRICS_PORT').argParser(portNumber),
   new Option('--metrics-host <host>', 'the address the metrics port listens on').env('TDL_METRICS_HOST').default('127.0.0.1'),
+  new Option('--max-cached-loops <n>', 'loops kept in memory between steps; the others are replayed from history when they move (default: by heap size)')
+    .env('TDL_MAX_CACHED_LOOPS')
+    .argParser(atLeast(2)),
 ];
 
 const str = (v: Values, name: string) => v[name] as string | undefined;
@@ -108,6 +112,7 @@ async function runWorker(run: Run, embedded: { port: number; uiPort: number } | 
     commandsFile: str(v, 'commands'),
     embedded,
     metrics: v.metricsPort === undefined ? undefined : { host: str(v, 'metricsHost')!, port: v.metricsPort as number },
+    maxCachedLoops: v.maxCachedLoops as number | undefined,
     whileRunning: run.hooks.whileRunning,
   });
 }

@@ -2,7 +2,7 @@
  * The one redaction function every output passes through (messages, probe results, reports, logs).
  * A token is shown only by its fingerprint (length, dots, first 12 and last 8 characters, Bearer or not); any other secret becomes `[redacted]`.
  */
-import { isSecretName, URL_USERINFO, workerSecretValues } from '../secrets';
+import { isSecretName, maskUrlPasswords, workerSecretValues } from '../secrets';
 import type { TokenFingerprint } from './types';
 
 export type { TokenFingerprint } from './types';
@@ -99,7 +99,7 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
     out = out.replace(JWT, (token) => formatFingerprint(fingerprintToken(token)));
     out = out.replace(AUTH_SCHEME, (_m, scheme: string, space: string) => `${scheme}${space}${REDACTED}`);
     out = out.replace(KNOWN_KEY, REDACTED);
-    out = out.replace(URL_USERINFO, (_m, before: string) => `${before}${REDACTED}@`);
+    out = maskUrlPasswords(out, REDACTED);
     return out.replace(KEY_VALUE, (_m, key: string, separator: string) => `${key}${separator}${REDACTED}`);
   };
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { redactDeep } from '../diagnosis/redact';
 import type { Diagnosis, ProbeEvidence } from '../diagnosis/types';
 import { writeFileAtomic } from '../activities/paths';
-import type { HandoffDocument } from './document';
+import type { HandoffDocument } from './schema';
 import { fingerprintOf } from './fingerprint';
 
 /** Evidence lines per root cause in the file. */

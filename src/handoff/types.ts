@@ -4,6 +4,9 @@
  */
 import type { Category } from '../diagnosis/types';
 
+/** The hand-off document's version: bumped on any change a consumer could trip over; additions of optional fields keep it. */
+export const HANDOFF_SCHEMA_VERSION = 1;
+
 /** A root cause's fingerprint: 16 hex digits of sha256(category, normalised signature). */
 export const FINGERPRINT_PATTERN = /^[0-9a-f]{16}$/;
 

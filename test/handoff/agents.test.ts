@@ -11,7 +11,7 @@ import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { HandoffDocument } from '../../src/handoff/document';
+import type { HandoffDocument } from '../../src/handoff/schema';
 import * as messages from '../../src/workflows/messages';
 import type { LoopResult } from '../../src/workflows/loop';
 import type { LoopStatus } from '../../src/workflows/state';

@@ -1,7 +1,7 @@
 /** `tdl handoff --schema` and the hand-off flags, checked before anything connects. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { handoffJsonSchema } from '../../src/handoff/document';
+import { handoffJsonSchema } from '../../src/handoff/schema';
 import { TDL } from '../support/temporal';
 
 // Nothing listens there: a command that tried to connect would say so.
