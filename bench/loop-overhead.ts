@@ -25,6 +25,7 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
+import { loopStartSearchAttributes } from '../src/search-attributes-admin';
 import { LOOP_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 import * as messages from '../src/workflows/messages';
 import { createLoopWorker } from '../src/worker';
@@ -66,6 +67,8 @@ async function runLoop(env: TestWorkflowEnvironment, taskQueue: string, tests: n
   const handle: WorkflowHandle = await env.client.workflow.start(messages.WORKFLOW_TYPE, {
     taskQueue,
     workflowId: `bench-${randomUUID()}`,
+    // As `tdl start` starts a loop.
+    typedSearchAttributes: await loopStartSearchAttributes(env.client, 'bench'),
     args: [
       {
         name: 'bench',

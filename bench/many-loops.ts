@@ -8,13 +8,17 @@
  * N passed, wall time per loop, and the worker's RSS while all wait and its peak RSS (VmHWM).
  * Goal: peak RSS < 200 MB at 2,000 loops.
  *
- * Usage: node dist/bench/many-loops.js [--loops 2000]
+ * The worker keeps at most --max-cached-loops loops in memory (`tdl worker --max-cached-loops`); the
+ * others wait in history and are replayed when they move.
+ *
+ * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 100]
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { loopStartSearchAttributes } from '../src/search-attributes-admin';
 import * as messages from '../src/workflows/messages';
 import { memoryMb, withWorkerProcess } from './worker-process';
 
@@ -42,19 +46,22 @@ async function waitAll(client: Client, taskQueue: string, n: number, phase: stri
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { loops: { type: 'string', default: '2000' } } });
+  const { values } = parseArgs({ options: { loops: { type: 'string', default: '2000' }, 'max-cached-loops': { type: 'string', default: '100' } } });
   const n = Number(values.loops);
-  await withWorkerProcess('many', {}, async ({ env, taskQueue, dir, worker }) => {
+  const cached = values['max-cached-loops'];
+  await withWorkerProcess('many', { TDL_MAX_CACHED_LOOPS: cached, ...JSON.parse(process.env.XENV ?? '{}') }, async ({ env, taskQueue, dir, worker }) => {
     const fixed = join(dir, 'fixed');
     const input = {
       name: 'bench',
       suite: { command: `if [ -e '${fixed}' ]; then echo '${PASS}'; else echo '${FAIL}'; fi > "$JUNIT_XML"`, timeout: '5m' },
       maxCycles: 3,
     };
+    // As `tdl start` starts a loop.
+    const typedSearchAttributes = await loopStartSearchAttributes(env.client, input.name);
     const t0 = Date.now();
     const handles: WorkflowHandle[] = [];
     await eachLimited(Array.from({ length: n }, (_, i) => i), 50, async (i) => {
-      handles.push(await env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `bench-${i}-${randomUUID()}`, args: [input] }));
+      handles.push(await env.client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `bench-${i}-${randomUUID()}`, args: [input], typedSearchAttributes }));
     });
     const started = Date.now();
     await waitAll(env.client, taskQueue, n, 'awaiting-fix');
@@ -67,7 +74,7 @@ async function main() {
       if (r.phase !== 'passed') throw new Error(`${h.workflowId} ended ${r.phase}`);
     });
     const done = Date.now();
-    console.log(`${n} concurrent loops on one worker (2 cycles each: a failing suite, a fix, a passing suite), Temporal dev server on loopback`);
+    console.log(`${n} concurrent loops on one worker keeping at most ${cached} in memory (2 cycles each: a failing suite, a fix, a passing suite), Temporal dev server on loopback`);
     console.log(`started all in ${((started - t0) / 1000).toFixed(1)} s; all awaiting a fix after ${((waiting - t0) / 1000).toFixed(1)} s; all passed after ${((done - t0) / 1000).toFixed(1)} s`);
     console.log(`time per loop (wall / loops): ${((done - t0) / n).toFixed(1)} ms`);
     console.log(`worker RSS with all ${n} waiting: ${rssWaiting.toFixed(0)} MB; peak RSS: ${memoryMb(worker.pid!, 'VmHWM').toFixed(0)} MB (goal < 200 MB)`);

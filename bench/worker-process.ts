@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
+import { LOOP_SEARCH_ATTRIBUTES } from '../src/search-attributes';
 
 /** dist/bench -> bin/tdl.js */
 const TDL = resolve(__dirname, '..', '..', 'bin', 'tdl.js');
@@ -21,7 +22,7 @@ export interface BenchWorker {
 /** Runs `fn` with a dev server and one worker process, and stops both after it. */
 export async function withWorkerProcess<T>(prefix: string, workerEnv: Record<string, string>, fn: (b: BenchWorker) => Promise<T>): Promise<T> {
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' } },
+    server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' }, searchAttributes: LOOP_SEARCH_ATTRIBUTES },
   });
   const dir = mkdtempSync(join(tmpdir(), `tdl-bench-${prefix}-`));
   const taskQueue = `bench-${randomUUID()}`;

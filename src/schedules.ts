@@ -4,6 +4,7 @@
  * for a fix, and piling up loops on one staging service helps nobody.
  */
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { loopStartSearchAttributes } from './search-attributes-admin';
 import { WORKFLOW_TYPE } from './workflows/messages';
 
 export interface LoopScheduleOptions {
@@ -40,6 +41,7 @@ export async function createLoopSchedule(client: Client, opts: LoopScheduleOptio
       taskQueue: opts.taskQueue,
       args: [opts.input],
       staticSummary: `test-deploy-loop: ${opts.name} (schedule ${opts.scheduleId})`,
+      typedSearchAttributes: await loopStartSearchAttributes(client, opts.name),
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP },
     // The spec as the user wrote it: the server keeps cron only as its calendar form.

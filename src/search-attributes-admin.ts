@@ -4,6 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { LOOP_SEARCH_ATTRIBUTES, LoopCycle, LoopName, LoopPhase, WaitingFor } from './search-attributes';
 
@@ -31,6 +32,19 @@ export async function hasLoopSearchAttributes(connection: Connection, namespace:
     if (grpcCode(err) === GRPC_INVALID_ARGUMENT) return false;
     throw err;
   }
+}
+
+/**
+ * The search attributes a loop starts with when the namespace has all four: its phase shows in the
+ * Web UI's list from its start, and the loop need not ask the server itself (an activity and a
+ * workflow task fewer in its history). None on a server without them: the loop keeps to its memo.
+ */
+export async function loopStartSearchAttributes(client: Client, name: string): Promise<SearchAttributePair[] | undefined> {
+  if (!(await hasLoopSearchAttributes(client.connection, client.options.namespace))) return undefined;
+  return [
+    { key: LoopPhase, value: 'testing' },
+    { key: LoopName, value: name },
+  ];
 }
 
 /** The activity behind the workflow's one question per run. */

@@ -30,6 +30,12 @@ export interface LoopWorkerOptions {
   commands?: CommandPolicy | null;
   /** Default: the codecs TDL_ENCRYPTION_KEY asks for (src/codec). */
   payloadCodecs?: PayloadCodec[];
+  /**
+   * Loops kept in memory between their steps (Temporal's sticky workflow cache). The others wait in
+   * history only and are replayed, a few milliseconds each, when a step or a message moves them:
+   * this bounds the worker's memory whatever the number of loops. Default: the SDK's, by heap size.
+   */
+  maxCachedLoops?: number;
 }
 
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
@@ -54,7 +60,7 @@ export async function createLoopWorker(opts: LoopWorkerOptions): Promise<LoopWor
     dataConverter: { payloadCodecs: opts.payloadCodecs ?? payloadCodecs() },
     activities,
   };
-  const shared = await Worker.create({ ...common, taskQueue, ...workflowSource() });
+  const shared = await Worker.create({ ...common, taskQueue, ...workflowSource(), maxCachedWorkflows: opts.maxCachedLoops });
   // Diagnoses wait for a thread inside the activity, heartbeating: taking many at once keeps their
   // schedule-to-start short, so only a dead worker ever misses it.
   return new LoopWorker(shared, await Worker.create({ ...common, taskQueue: hostQueue, maxConcurrentActivityTaskExecutions: 1000 }), hostQueue);

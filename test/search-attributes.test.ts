@@ -84,11 +84,34 @@ describe('search attributes', function () {
     });
   });
 
+  it('a loop `tdl start` starts carries them from its start, so it never asks the server whether it has them', async function () {
+    const env = await testEnv();
+    await withWorker(env, async (w) => {
+      const input = JSON.stringify(loopInput(stagingDir(), { name: 'sa-started' }));
+      const started = await runTdl(env, ['start', '--input', input, '--task-queue', w.taskQueue, '--json']);
+      assert.equal(started.code, 0, started.stderr);
+      const handle = env.client.workflow.getHandle((JSON.parse(started.stdout) as { workflowId: string }).workflowId);
+      const atStart = (await handle.describe()).typedSearchAttributes;
+      assert.equal(atStart.get(LoopName), 'sa-started');
+      assert.ok(atStart.get(LoopPhase), 'a phase from the start');
+      await phaseIs(handle, 'awaiting-fix');
+      const events = (await handle.fetchHistory()).events!;
+      const asked = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'loopSearchAttributesRegistered');
+      assert.equal(asked.length, 0);
+      await eventually(async () => ((await handle.describe()).typedSearchAttributes.get(LoopPhase) === 'awaiting-fix' ? true : undefined), 'LoopPhase = awaiting-fix');
+      await handle.cancel();
+    });
+  });
+
   it('on a server without them the loop keeps to the memo; `tdl list --phase` says to run `tdl setup`, which registers them', async function () {
     const env = await startTestServer([], undefined, false);
     try {
       await withWorker(env, async (w) => {
         const before = await loopAwaitingFix(env, w);
+        const started = await runTdl(env, ['start', '--input', JSON.stringify(loopInput(stagingDir(), { name: 'sa-less' })), '--task-queue', w.taskQueue]);
+        assert.equal(started.code, 0, `tdl start works without them too: ${started.stderr}`);
+        const sideLoop = started.stdout.trim();
+        await env.client.workflow.getHandle(sideLoop).terminate('not needed further');
         const memo = (await before.describe()).memo as { phase?: string; cycle?: number; time?: unknown };
         assert.deepEqual({ ...memo, time: undefined }, { phase: 'awaiting-fix', cycle: 1, time: undefined });
         assert.ok(memo.time, 'the memo carries the time so far');
@@ -110,7 +133,7 @@ describe('search attributes', function () {
         await eventually(async () => ((await after.describe()).typedSearchAttributes.get(LoopPhase) === 'awaiting-fix' ? true : undefined), 'LoopPhase on the new loop');
         const both = await eventually(async () => {
           const r = await runTdl(env, ['list', '--json']);
-          const loops = JSON.parse(r.stdout) as { workflowId: string; phase: string }[];
+          const loops = (JSON.parse(r.stdout) as { workflowId: string; phase: string }[]).filter((l) => l.workflowId !== sideLoop);
           return loops.length === 2 ? loops : undefined;
         }, 'both loops listed');
         assert.deepEqual(both.map((l) => l.phase), ['awaiting-fix', 'awaiting-fix']);

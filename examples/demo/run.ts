@@ -15,6 +15,7 @@ import { SignJWT } from 'jose';
 import { connectClient, type ConnectionSettings } from '../../src/connection';
 import type { Io } from '../../src/cli/io';
 import { formatStatus } from '../../src/cli/format';
+import { loopStartSearchAttributes } from '../../src/search-attributes-admin';
 import * as messages from '../../src/workflows/messages';
 import { FINAL_PHASES, type LoopStatus } from '../../src/workflows/state';
 import { startStagingService } from '../staging/service';
@@ -126,6 +127,7 @@ export async function runDemo(io: Io, settings: ConnectionSettings, taskQueue: s
       workflowId: `demo-staging-${Date.now()}`,
       args: [input],
       staticSummary: "test-deploy-loop demo: the seed's whole story",
+      typedSearchAttributes: await loopStartSearchAttributes(client, input.name),
     });
     io.out(`demo loop started: ${handle.workflowId} (tdl status ${handle.workflowId})`);
     if (opts.webUi) io.out(`watch it in the Web UI: ${opts.webUi}/namespaces/${settings.namespace}/workflows/${handle.workflowId}`);

@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { DeployConfig } from '../config/types';
-import { cloudRunDeployer } from '../deploy/cloud-run';
+import type * as CloudRun from '../deploy/cloud-run';
 import { commandDeployer } from '../deploy/command';
 import type { CandidateResult, Deployer, DeployResult, DiscardResult, PromoteResult, RollbackResult } from '../deploy/types';
 import { FailureType, LoopError } from '../errors';
@@ -37,7 +37,8 @@ function deployerFor(config: DeployConfig): Deployer {
     case 'command':
       return commandDeployer(config);
     case 'cloud-run':
-      return cloudRunDeployer(config);
+      // Loaded on first use: a worker whose loops never deploy to Cloud Run never pays for its client.
+      return (require('../deploy/cloud-run') as typeof CloudRun).cloudRunDeployer(config);
     case 'none':
       throw new LoopError(FailureType.BadInput, 'deploy.kind is "none": there is nothing to deploy with');
   }

@@ -34,6 +34,8 @@ const MAX_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
 const THREAD_HEAP_MB = 1024;
 /** Cancellation reaches an activity only through its heartbeats. */
 const HEARTBEAT_MS = 1000;
+/** An idle thread leaves after this long: a worker whose loops wait for people holds no engine. */
+const IDLE_MS = 30_000;
 
 let running = 0;
 const queue: (() => void)[] = [];
@@ -43,6 +45,7 @@ const queue: (() => void)[] = [];
  * of memory is never reused, so one loop's report cannot leave a thread in a state another loop sees.
  */
 const idle: Worker[] = [];
+const idleTimers = new WeakMap<Worker, NodeJS.Timeout>();
 
 /** How many diagnosis threads wait for a job (the pool's reuse, observable). */
 export const idleDiagnosisThreads = () => idle.length;
@@ -68,7 +71,8 @@ async function slot(signal: AbortSignal): Promise<() => void> {
 
 function thread(): Worker {
   let t = idle.pop();
-  if (!t) {
+  if (t) clearTimeout(idleTimers.get(t));
+  else {
     t = new Worker(join(__dirname, 'diagnose-thread.js'), { resourceLimits: { maxOldGenerationSizeMb: THREAD_HEAP_MB } });
     // Between jobs nobody else listens: an idle thread that dies leaves the pool, not the process.
     const gone = t;
@@ -112,6 +116,8 @@ export async function digestInThread(job: DiagnoseJob, signal: AbortSignal, onTi
       // An idle thread must not keep the process alive.
       t.unref();
       idle.push(t);
+      const parked = t;
+      idleTimers.set(parked, setTimeout(() => void parked.terminate(), IDLE_MS).unref());
     } else void t.terminate();
     release();
   }

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Storage } from '@google-cloud/storage';
+import type * as CloudStorage from '@google-cloud/storage';
 
 export interface ArtifactStore {
   /** Where the store keeps artifacts, as users configure it (`/abs/folder` or `gs://bucket/prefix`). */
@@ -71,7 +71,9 @@ export function createArtifactStore(reportsDir: string, settings: ArtifactSettin
   };
 }
 
-function gcsClient(endpoint: string | undefined): Storage {
+function gcsClient(endpoint: string | undefined): CloudStorage.Storage {
+  // Loaded on first use: a worker that keeps its reports on disk never pays for the client.
+  const { Storage } = require('@google-cloud/storage') as typeof CloudStorage;
   if (!endpoint) return new Storage();
   if (!/^https?:\/\/[^/]+\/?$/.test(endpoint)) {
     throw new ArtifactError(`TDL_ARTIFACTS_ENDPOINT: "${endpoint}" must be http(s)://HOST:PORT`);

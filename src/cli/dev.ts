@@ -22,6 +22,8 @@ export interface WorkerCommandOptions {
   embedded: { port: number; uiPort: number } | null;
   /** Serve Prometheus metrics (the SDK's and the loops') on host:port. */
   metrics?: { host: string; port: number };
+  /** Loops kept in memory between their steps (see LoopWorkerOptions.maxCachedLoops). */
+  maxCachedLoops?: number;
   /** Runs while the worker serves (the demo's own entry point plugs it in). */
   whileRunning?: WhileRunning;
 }
@@ -68,6 +70,7 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
       reportsDir: opts.reportsDir,
       commands,
       payloadCodecs: settings.payloadCodecs,
+      maxCachedLoops: opts.maxCachedLoops,
     });
     writeLog('INFO', 'worker started', { address: settings.address, namespace: settings.namespace, taskQueue: opts.taskQueue });
     writeLog(commands ? 'INFO' : 'WARN', describePolicy(commands, policyFile ?? null));

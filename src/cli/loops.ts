@@ -8,7 +8,7 @@ import { timeSpentAt, type LoopTime, type TimeSpent } from '../workflows/time';
 import { formatHandoff, formatStatus, formatTable } from './format';
 import { OperationFailed, UsageError, type Io } from './io';
 import { LoopCycle, LoopPhase, loopListQuery } from '../search-attributes';
-import { GRPC_INVALID_ARGUMENT, grpcCode } from '../search-attributes-admin';
+import { GRPC_INVALID_ARGUMENT, grpcCode, loopStartSearchAttributes } from '../search-attributes-admin';
 
 /** The loop input as written (it is what the loop gets) and its parsed form. */
 export interface LoopInput {
@@ -56,6 +56,7 @@ export async function startLoop(
     taskQueue: opts.taskQueue,
     args: [input],
     staticSummary: `test-deploy-loop: ${name}`,
+    typedSearchAttributes: await loopStartSearchAttributes(client, name),
   });
   io.out(opts.json ? JSON.stringify({ workflowId: handle.workflowId, runId: handle.firstExecutionRunId }) : handle.workflowId);
   return 0;

@@ -5,7 +5,7 @@
  */
 import { dirname, join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { v2 } from '@google-cloud/logging';
+import type * as Logging from '@google-cloud/logging';
 import type * as Gax from 'google-gax';
 import type { DeployConfig, VerifyConfig } from '../config/types';
 import { durationMs } from '../config';
@@ -86,6 +86,8 @@ async function cloudLoggingEntries(config: CloudRunConfig, req: LogsRequest): Pr
     // A plaintext stand-in needs no credentials; an empty OAuth2Client keeps the client from looking up ADC.
     options = { apiEndpoint: host, port: Number(port), sslCreds: gax.grpc.credentials.createInsecure(), authClient: new OAuth2Client() };
   }
+  // Loaded on first use: a worker whose loops never read Cloud Logging never pays for its client.
+  const { v2 } = require('@google-cloud/logging') as typeof Logging;
   const client = new v2.LoggingServiceV2Client(options);
   try {
     // Credentials first: the generated client does not handle their failure (an unhandled rejection).

@@ -4,7 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { clipText } from '../diagnosis/redact';
-import type { HandoffDocument } from '../handoff/document';
+import type { HandoffDocument } from '../handoff/schema';
 import { FINGERPRINT_PATTERN, HANDOFF_LIMITS } from '../handoff/types';
 import type { LoopStatus } from './state';
 
