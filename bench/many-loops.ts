@@ -49,7 +49,7 @@ async function main() {
   const { values } = parseArgs({ options: { loops: { type: 'string', default: '2000' }, 'max-cached-loops': { type: 'string', default: '100' } } });
   const n = Number(values.loops);
   const cached = values['max-cached-loops'];
-  await withWorkerProcess('many', { TDL_MAX_CACHED_LOOPS: cached, ...JSON.parse(process.env.XENV ?? '{}') }, async ({ env, taskQueue, dir, worker }) => {
+  await withWorkerProcess('many', { TDL_MAX_CACHED_LOOPS: cached }, async ({ env, taskQueue, dir, worker }) => {
     const fixed = join(dir, 'fixed');
     const input = {
       name: 'bench',
