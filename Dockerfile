@@ -14,6 +14,9 @@ COPY examples ./examples
 RUN npm ci --no-audit --no-fund && npm prune --omit=dev \
   && mkdir -p /reports && chown node:node /reports
 ENV TDL_REPORTS_DIR=/reports
+# Two malloc arenas instead of one per thread: with thousands of loops the worker's native threads
+# otherwise leave most of its resident memory in fragmented arenas (2,000 loops: 382 MB, not 568 MB).
+ENV MALLOC_ARENA_MAX=2
 # Owned by the worker's user before it becomes a volume: a new named volume copies the ownership.
 VOLUME /reports
 # Anyone who can start a loop runs commands here: not as root. `node` (uid 1000) comes with the base image.
