@@ -79,7 +79,7 @@ export function parseSeconds(value: string | undefined): number {
 }
 
 /**
- * `text` in memory of its own. The scanner hands out slices of its 64 KB input chunks, and one kept
+ * `text` in memory of its own. The scanner hands out slices of its input chunks (READ_CHUNK_BYTES), and one kept
  * slice keeps its whole chunk alive: the kept ids and failure texts of a 10 MB report would keep all
  * of it, and every garbage collection would copy it again.
  */
