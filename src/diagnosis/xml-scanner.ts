@@ -99,6 +99,11 @@ function isNameChar(c: number): boolean {
 /** Per ASCII character: 1 when it may start a name, 2 when it may only continue one, 0 otherwise. */
 const ASCII_NAME = new Uint8Array(128).map((_, c) => (isNameStartChar(c) ? 1 : isNameChar(c) ? 2 : 0));
 
+/** Whether `c` ends a name: an ASCII character that is no name character (others are looked up). */
+function isNameEnd(c: number): boolean {
+  return c < 0x80 && ASCII_NAME[c] === 0;
+}
+
 /** The end of the name characters from `i` (n when they run to the end of the text). */
 function nameEnd(buf: string, i: number, n: number): number {
   while (i < n) {
@@ -142,6 +147,15 @@ function sameAt(buf: string, from: number, text: string): boolean {
   return true;
 }
 
+/**
+ * Whether the name `guess` is at `i`, with a character after it (the caller checks that one ends
+ * it). Tags repeat: the name expected there (the open element for a closing tag, the name the last
+ * tag had at this place) is compared once, instead of finding the name's end and then looking it up.
+ */
+function guessedAt(buf: string, i: number, n: number, guess: string | undefined): guess is string {
+  return guess !== undefined && i + guess.length < n && sameAt(buf, i, guess);
+}
+
 /** `\r\n` and `\r` as `\n`, as XML requires of text. */
 function normalizeNewlines(text: string): string {
   return text.indexOf('\r') < 0 ? text : text.replace(/\r\n?/g, '\n');
@@ -157,6 +171,17 @@ const MAX_KNOWN_NAMES = 32;
 
 const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/;
 const SURROGATE_PAIRS = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
+
+/**
+ * Characters whose next position in a chunk the scanner keeps (see XmlScanner.nextFrom): `&` ends a
+ * text run, and any of them makes a quoted attribute value more than a slice.
+ */
+const AMP_AT = 0;
+const LT_AT = 1;
+const TAB_AT = 2;
+const LF_AT = 3;
+const CR_AT = 4;
+const TRACKED = ['&', '<', '\t', '\n', '\r'];
 
 /** Why a token could not be finished in the text at hand: more is needed. */
 const INCOMPLETE = -1;
@@ -253,12 +278,15 @@ export class XmlScanner {
   private valueRead = false;
   /** Characters read after `<!` that began no known construct (see `lost`). */
   private lostRead = 0;
-  /** Per chunk: the next `&` and `]]>` (see textRun). */
-  private nextAmp = -1;
+  /** Per chunk: the next of each TRACKED character, and of `]]>` (see textRun). */
+  private readonly next = new Int32Array(TRACKED.length);
   private nextCdataEnd = -1;
 
   private readonly attributes = new AttributeList();
   private readonly names: string[] = [];
+  /** The last start tag's name, and its attributes' names by place (see guessedAt). */
+  private lastOpened: string | undefined = undefined;
+  private readonly attributeNames: string[] = [];
   private readonly deferred: Deferred[] = [];
 
   constructor(
@@ -302,7 +330,7 @@ export class XmlScanner {
   private scan(final: boolean): void {
     const buf = this.buf;
     const n = buf.length;
-    this.nextAmp = -1;
+    this.next.fill(-1);
     this.nextCdataEnd = -1;
     this.awaiting = -1;
     let i = 0;
@@ -343,13 +371,17 @@ export class XmlScanner {
     this.buf = this.buf.slice(to);
   }
 
-  /** The next `&` at or after `i` (n: none), found once per chunk rather than once per text. */
-  private ampFrom(buf: string, i: number, n: number): number {
-    if (this.nextAmp < i) {
-      const at = buf.indexOf('&', i);
-      this.nextAmp = at < 0 ? n : at;
+  /**
+   * The next TRACKED[k] at or after `i` (n: none), searched once per chunk and not once per token:
+   * the positions only move forward, so a chunk is read once for each character whatever it holds.
+   */
+  private nextFrom(k: number, buf: string, i: number, n: number): number {
+    const next = this.next;
+    if (next[k] < i) {
+      const at = buf.indexOf(TRACKED[k], i);
+      next[k] = at < 0 ? n : at;
     }
-    return this.nextAmp;
+    return next[k];
   }
 
   /**
@@ -359,7 +391,7 @@ export class XmlScanner {
   private textRun(buf: string, i: number, n: number, final: boolean): number {
     let lt = buf.indexOf('<', i);
     if (lt < 0) lt = n;
-    const amp = this.ampFrom(buf, i, n);
+    const amp = this.nextFrom(AMP_AT, buf, i, n);
     const end = amp < lt ? amp : lt;
     if (end > i || this.brackets > 0) this.checkText(buf, i, end, n);
     if (this.wantText && end > i) this.text += normalizeNewlines(buf.slice(i, end));
@@ -524,9 +556,17 @@ export class XmlScanner {
     attrs.reset(buf);
     if (this.deferred.length !== 0) this.deferred.length = 0;
     this.partial = '';
-    let i = nameEnd(buf, lt + 1, n);
-    if (i >= n) return this.cutOff(final, n);
-    const name = this.nameAt(buf, lt + 1, i);
+    const guess = this.lastOpened;
+    let i = lt + 1;
+    let name: string;
+    if (guessedAt(buf, i, n, guess) && isNameEnd(buf.charCodeAt(i + guess.length))) {
+      name = guess;
+      i += guess.length;
+    } else {
+      i = nameEnd(buf, i, n);
+      if (i >= n) return this.cutOff(final, n);
+      name = this.lastOpened = this.nameAt(buf, lt + 1, i);
+    }
     this.sawRoot = true;
     if (this.closedRoot) this.deferError(i + 1, 'documents may contain only one root.');
     let c = buf.charCodeAt(i);
@@ -590,16 +630,25 @@ export class XmlScanner {
     let name = '';
     let start = i;
     let c: number;
-    // The name; a disallowed character is reported and left out of it.
-    for (;;) {
-      i = nameEnd(buf, i, n);
-      if (i >= n) return INCOMPLETE;
-      name = name === '' ? this.nameAt(buf, start, i) : name + buf.slice(start, i);
-      c = buf.charCodeAt(i);
-      if (c === EQUAL || isS(c) || c === GT) break;
-      this.deferError(i + 1, 'disallowed character in attribute name.');
-      i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
-      start = i;
+    const place = this.attributes.count;
+    const guess = this.attributeNames[place];
+    if (guessedAt(buf, i, n, guess) && buf.charCodeAt(i + guess.length) === EQUAL) {
+      name = guess;
+      i += guess.length;
+      c = EQUAL;
+    } else {
+      // The name; a disallowed character is reported and left out of it.
+      for (;;) {
+        i = nameEnd(buf, i, n);
+        if (i >= n) return INCOMPLETE;
+        name = name === '' ? this.nameAt(buf, start, i) : name + buf.slice(start, i);
+        c = buf.charCodeAt(i);
+        if (c === EQUAL || isS(c) || c === GT) break;
+        this.deferError(i + 1, 'disallowed character in attribute name.');
+        i += c >= 0xd800 && c <= 0xdbff ? 2 : 1;
+        start = i;
+      }
+      this.attributeNames[place] = name;
     }
     if (c === GT) {
       this.deferError(i + 1, 'attribute without value.');
@@ -626,6 +675,14 @@ export class XmlScanner {
     if (q !== DQUOTE && q !== SQUOTE) return this.unquotedValue(buf, name, i, n);
     i++;
     start = i;
+    // Nearly every value is plain: its end is found by indexOf and it is sliced when read.
+    const close = buf.indexOf(q === DQUOTE ? '"' : "'", i);
+    if (close >= 0 && this.nextFrom(AMP_AT, buf, i, n) > close && this.nextFrom(LT_AT, buf, i, n) > close) {
+      const spaced = this.nextFrom(TAB_AT, buf, i, n) < close || this.nextFrom(LF_AT, buf, i, n) < close || this.nextFrom(CR_AT, buf, i, n) < close;
+      this.attributes.add(name, null, start, close, spaced);
+      this.valueRead = true;
+      return close + 1;
+    }
     let spaces = false;
     let decoded: string | null = null;
     for (;;) {
@@ -634,11 +691,12 @@ export class XmlScanner {
         return INCOMPLETE;
       }
       const k = buf.charCodeAt(i);
-      if (k === q) break;
-      if (k > LT) {
+      // Past `'` only `<` needs a look; below it are both quotes, `&` and white space.
+      if (k > SQUOTE && k !== LT) {
         i++;
         continue;
       }
+      if (k === q) break;
       if (k === AMP || k === LT) {
         decoded ??= '';
         decoded += normalizeAttribute(buf.slice(start, i));
@@ -755,6 +813,12 @@ export class XmlScanner {
   private closeTag(buf: string, lt: number, n: number): number {
     this.deferred.length = 0;
     let i = lt + 2;
+    const open = this.tags[this.tags.length - 1];
+    if (guessedAt(buf, i, n, open) && buf.charCodeAt(i + open.length) === GT) {
+      i += open.length;
+      this.emitClose(open, i + 1);
+      return i + 1;
+    }
     let name = '';
     let start = i;
     for (;;) {
