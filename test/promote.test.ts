@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { WebSocketServer } from 'ws';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import type { LoopStatus } from '../src/workflows/state';
@@ -30,6 +31,8 @@ interface Staging {
   base: string;
   /** Revisions that answered on the service's own URL. */
   served: Set<string>;
+  /** WebSocket handshakes offering `jwt-auth`: the revision that answered, and whether on its tag's URL. */
+  jwtAuthHandshakes: { revision: string | undefined; tagged: boolean }[];
   close(): Promise<void>;
 }
 
@@ -41,24 +44,43 @@ async function listen(server: Server): Promise<string> {
 const commitOf = (standIn: CloudRunStandIn, revision: string | null | undefined) =>
   [...standIn.state.revisions.values()].find((r) => r.name?.endsWith(`/${revision}`))?.containers?.[0]?.image?.split(':').pop() ?? '';
 
-/** Staging: `/version` and `/health` answer for the serving revision, `/tag/<tag>/…` for the tag's. */
-async function startStaging(pollsToComplete = 1): Promise<Staging> {
+/**
+ * Staging: `/version` and `/health` answer for the serving revision, `/tag/<tag>/…` for the tag's;
+ * `/ws` is a WebSocket endpoint that refuses the `jwt-auth` subprotocol (HTTP 400) on the revisions
+ * of the commits `refusesJwtAuth` names.
+ */
+async function startStaging(pollsToComplete = 1, refusesJwtAuth: (commit: string) => boolean = () => false): Promise<Staging> {
   let base = '';
   const standIn = await startCloudRunStandIn({ pollsToComplete, tagUrl: (tag) => `${base}/tag/${tag}` });
   const { revision: original } = standIn.seedService({ service: 'backend', image: 'us-docker.pkg.dev/p/r/backend:old' });
   const served = new Set<string>();
-  const server = createServer((req, res) => {
-    const tagged = /^\/tag\/([^/]+)(\/.*)$/.exec(req.url ?? '');
+  const jwtAuthHandshakes: Staging['jwtAuthHandshakes'] = [];
+  const route = (url = '') => {
+    const tagged = /^\/tag\/([^/]+)(\/.*)$/.exec(url);
     const statuses = standIn.state.services.get(SERVICE)?.trafficStatuses ?? [];
     const revision = tagged ? statuses.find((t) => t.tag === tagged[1])?.revision : standIn.servingRevision(SERVICE);
+    return { revision, tagged: Boolean(tagged), path: tagged ? tagged[2] : url };
+  };
+  const server = createServer((req, res) => {
+    const { revision, tagged, path } = route(req.url);
     if (!revision) {
       res.writeHead(404).end('no such tag');
       return;
     }
     if (!tagged) served.add(revision);
-    const path = tagged ? tagged[2] : req.url;
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(path === '/version' ? commitOf(standIn, revision) : 'ok');
+  });
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const { revision, tagged, path } = route(req.url);
+    const jwtAuth = String(req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === 'jwt-auth');
+    if (jwtAuth) jwtAuthHandshakes.push({ revision, tagged });
+    if (!revision || path !== '/ws' || (jwtAuth && refusesJwtAuth(commitOf(standIn, revision)))) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => ws.send(JSON.stringify({ type: 'welcome', revision })));
   });
   base = await listen(server);
   return {
@@ -67,14 +89,18 @@ async function startStaging(pollsToComplete = 1): Promise<Staging> {
     original,
     base,
     served,
+    jwtAuthHandshakes,
     close: async () => {
       await standIn.close();
+      for (const ws of sockets.clients) ws.terminate();
+      await new Promise((r) => sockets.close(r));
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },
   };
 }
 
-function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}): Record<string, unknown> {
+function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}, more: Record<string, unknown> = {}): Record<string, unknown> {
   const command = `node ${SUITE}`;
   return {
     name: 'netra-staging',
@@ -91,6 +117,7 @@ function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}): Record
     },
     verify: { url: `${s.base}/health`, timeout: '3s', interval: '1s', suite: true },
     maxCycles: 4,
+    ...more,
   };
 }
 
