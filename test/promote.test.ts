@@ -32,7 +32,7 @@ interface Staging {
   /** Revisions that answered on the service's own URL. */
   served: Set<string>;
   /** WebSocket handshakes offering `jwt-auth`: the revision that answered, and whether on its tag's URL. */
-  jwtAuthHandshakes: { revision: string | undefined; tagged: boolean }[];
+  jwtAuthHandshakes: { revision: string | null | undefined; tagged: boolean }[];
   close(): Promise<void>;
 }
 
@@ -202,6 +202,60 @@ describe('verify-then-promote on Cloud Run', function () {
     assertNeverSplit(history);
     assert.deepEqual(servedRevisions(history), [s.original, 'backend-f1xed0k']);
     assert.deepEqual(s.standIn.revisionsOf(SERVICE), [s.original, 'backend-n0tf1xed', 'backend-f1xed0k']);
+  });
+});
+
+describe('verify-then-promote: the probes judge the candidate', function () {
+  const { start } = workerPerTest();
+  let s: Staging | undefined;
+  afterEach(() => s?.close());
+
+  const wsProbe = (st: Staging) => ({ probes: { websocket: { url: `${st.base.replace(/^http/, 'ws')}/ws`, subprotocols: ['jwt-auth'] } } });
+  const label = '(subprotocols jwt-auth, no Authorization)';
+  /** Who answered the `jwt-auth` handshakes: `old`/`fix`, `@tag` on the tag's URL. */
+  const handshakes = (st: Staging, fix: string | null) =>
+    st.jwtAuthHandshakes.map((h) => `${h.revision === st.original ? 'old' : h.revision === fix ? 'fix' : h.revision}${h.tagged ? '@tag' : ''}`);
+
+  it("a candidate that refuses jwt-auth while staging accepts it: its probe on the tag's URL fails it, staging untouched", async function () {
+    const st = (s = await startStaging(1, (commit) => commit === GOOD));
+    const handle = await start(promoteInput(st, {}, wsProbe(st)));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.executeUpdate(messages.submitFix, { args: [{ commit: GOOD }] });
+    const back = await eventually(async () => {
+      const status = await handle.query(messages.status);
+      return status.phase === 'awaiting-fix' && status.cycles[0].candidate?.outcome === 'discarded' ? status : undefined;
+    }, 'the candidate to be discarded');
+    const c = back.cycles[0].candidate!;
+    const tagWs = `${c.url!.replace(/^http/, 'ws')}/ws`;
+    assert.equal(c.verify!.healthy, false);
+    assert.deepEqual(c.verify!.evidence.slice(-2), [`probe ${c.url}/health: ${c.verify!.evidence.at(-2)!.split(': ')[1]}`, `probe ${tagWs} ${label}: rejected with HTTP 400`]);
+    assert.match(c.verify!.evidence.at(-2)!, /^probe .*\/health: HTTP 200 in \d+ ms, healthy$/);
+    assert.equal(back.reason, `candidate failed, staging untouched: ${GOOD} (revision ${c.revision}) failed verification on its own URL: probe ${tagWs} ${label}: rejected with HTTP 400`);
+    assert.equal(c.tests, null, 'an unhealthy candidate is not tested');
+    // Cycle 1's diagnosis probed staging (accepted), the verification the candidate only.
+    assert.deepEqual(handshakes(st, c.revision), ['old', 'fix@tag']);
+    assert.deepEqual(servedRevisions(st.standIn.trafficHistory(SERVICE)), [st.original], 'the candidate never took traffic');
+    assert.deepEqual(runs(st.dir), [`full 25 ${st.base}`]);
+    await handle.cancel();
+  });
+
+  it("a candidate that accepts jwt-auth while staging refuses it: promoted, then the service's probe at its configured URL passes", async function () {
+    const st = (s = await startStaging(1, (commit) => commit === 'old'));
+    const handle = await start(promoteInput(st, {}, wsProbe(st)));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.executeUpdate(messages.submitFix, { args: [{ commit: GOOD }] });
+    const result: LoopResult = await handle.result();
+    assert.equal(result.phase, 'passed');
+    const final = await handle.query(messages.status);
+    const c = final.cycles[0].candidate!;
+    assert.equal(c.outcome, 'promoted');
+    assert.ok(c.verify!.evidence.includes(`probe ${c.url!.replace(/^http/, 'ws')}/ws ${label}: accepted (protocol jwt-auth)`), c.verify!.evidence.join('\n'));
+    const after = final.cycles[0].verify!;
+    assert.equal(after.healthy, true);
+    assert.ok(after.evidence.includes(`probe ${st.base.replace(/^http/, 'ws')}/ws ${label}: accepted (protocol jwt-auth)`), after.evidence.join('\n'));
+    assert.ok(after.evidence.some((e) => e.startsWith(`probe ${st.base}/health: HTTP 200`)), after.evidence.join('\n'));
+    // Diagnosis of cycle 1 (staging refused), the candidate on its tag, the service after promotion, cycle 2's diagnosis.
+    assert.deepEqual(handshakes(st, c.revision), ['old', 'fix@tag', 'fix', 'fix']);
   });
 });
 
