@@ -11,6 +11,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { WebSocketServer } from 'ws';
+import type { WorkflowHandle } from '@temporalio/client';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import type { LoopStatus } from '../src/workflows/state';
@@ -123,6 +124,13 @@ function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}, more: R
 
 const runs = (dir: string) => readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n');
 
+/** The status once cycle 1's candidate is discarded and the loop waits for a fix again. */
+const discarded = (handle: WorkflowHandle) =>
+  eventually(async () => {
+    const st: LoopStatus = await handle.query(messages.status);
+    return st.phase === 'awaiting-fix' && st.cycles[0].candidate?.outcome === 'discarded' ? st : undefined;
+  }, 'the candidate to be discarded');
+
 /** Traffic is never split: every routing gives all of it to one revision. */
 function assertNeverSplit(history: TrafficChange[]): void {
   for (const change of history) {
@@ -181,10 +189,7 @@ describe('verify-then-promote on Cloud Run', function () {
     const handle = await start(promoteInput(s));
     await phaseIs(handle, 'awaiting-fix');
     await handle.executeUpdate(messages.submitFix, { args: [{ commit: BAD }] });
-    const back = await eventually(async () => {
-      const st = await handle.query(messages.status);
-      return st.phase === 'awaiting-fix' && st.cycles[0].candidate?.outcome === 'discarded' ? st : undefined;
-    }, 'the candidate to be discarded');
+    const back = await discarded(handle);
     const c = back.cycles[0].candidate!;
     assert.match(back.reason!, /^candidate failed, staging untouched: n0tf1xed \(revision backend-n0tf1xed\) failed its tests on its own URL: 24\/24 previously failing tests still fail/);
     assert.equal(back.cycles[0].rollback, null, 'nothing to roll back');
@@ -221,10 +226,7 @@ describe('verify-then-promote: the probes judge the candidate', function () {
     const handle = await start(promoteInput(st, {}, wsProbe(st)));
     await phaseIs(handle, 'awaiting-fix');
     await handle.executeUpdate(messages.submitFix, { args: [{ commit: GOOD }] });
-    const back = await eventually(async () => {
-      const status = await handle.query(messages.status);
-      return status.phase === 'awaiting-fix' && status.cycles[0].candidate?.outcome === 'discarded' ? status : undefined;
-    }, 'the candidate to be discarded');
+    const back = await discarded(handle);
     const c = back.cycles[0].candidate!;
     const tagWs = `${c.url!.replace(/^http/, 'ws')}/ws`;
     assert.equal(c.verify!.healthy, false);
