@@ -1,7 +1,10 @@
 /** verify-then-promote's names and decisions, and failed-first's verdicts: pure functions. */
 import assert from 'node:assert/strict';
 import { ConfigError, parseLoopConfig } from '../src/config';
-import { candidateRevision, candidateTag, candidateUrl, TAG_AND_SERVICE_MAX } from '../src/deploy/candidate';
+import { judgeProbes } from '../src/activities/verify';
+import { candidateRevision, candidateTag, candidateUrl, probesAt, taggedServiceUrl, TAG_AND_SERVICE_MAX } from '../src/deploy/candidate';
+import type { WebSocketAttempt } from '../src/diagnosis/types';
+import { wsAttempt } from './support/probe-evidence';
 import { FailureType } from '../src/errors';
 import { failedFirstHeadline, judgeFailingTests, runsFailedFirst } from '../src/workflows/failed-first';
 import type { CandidateRecord } from '../src/workflows/promote';
@@ -45,6 +48,68 @@ describe('verify-then-promote names', function () {
   it("checks the candidate at verify.url's path on the tag's URL", function () {
     assert.equal(candidateUrl('https://api.staging.example/health?deep=1', 'https://t---backend-abc-uc.a.run.app'), 'https://t---backend-abc-uc.a.run.app/health?deep=1');
     assert.equal(candidateUrl('http://127.0.0.1:9/health', 'http://127.0.0.1:7/tag/t/'), 'http://127.0.0.1:7/tag/t/health');
+  });
+
+  it("knows Cloud Run's service URL beside a tag's, and nothing beside another URL", function () {
+    assert.equal(taggedServiceUrl('https://t-c1---backend-abc-uc.a.run.app', 't-c1'), 'https://backend-abc-uc.a.run.app');
+    assert.equal(taggedServiceUrl('http://127.0.0.1:7/tag/t-c1', 't-c1'), null);
+    assert.equal(taggedServiceUrl('https://other---backend-abc-uc.a.run.app', 't-c1'), null);
+  });
+});
+
+describe('probes pointed at a candidate', function () {
+  const TAG_URL = 'https://t-c1---backend-abc-uc.a.run.app';
+  const probes = (p: Record<string, unknown>, verifyUrl = 'https://api.staging.example/health') =>
+    parseLoopConfig({ suite: { command: 'true' }, verify: { url: verifyUrl }, probes: p }).probes;
+
+  it("moves every probe of the service's origin to the tag's, path and query kept, ws stays ws", function () {
+    const p = probes({
+      websocket: { url: 'wss://api.staging.example:443/ws?v=2', subprotocols: ['jwt-auth'], tokenEnv: 'E2E_JWT' },
+      jwt: { tokenEnv: 'E2E_JWT', jwksUrl: 'https://API.staging.example/.well-known/jwks.json' },
+      http: { url: 'https://api.staging.example/ready' },
+    });
+    assert.deepEqual(probesAt(p, ['https://api.staging.example/health'], TAG_URL), {
+      websocket: { url: `wss://t-c1---backend-abc-uc.a.run.app/ws?v=2`, subprotocols: ['jwt-auth'], tokenEnv: 'E2E_JWT' },
+      jwt: { tokenEnv: 'E2E_JWT', jwksUrl: `${TAG_URL}/.well-known/jwks.json`, issuer: null, audience: null },
+      http: { url: `${TAG_URL}/ready` },
+    });
+  });
+
+  it('leaves other origins alone: another service, an auth server, another port or scheme', function () {
+    const p = probes({
+      websocket: { url: 'ws://api.staging.example/ws' },
+      jwt: { tokenEnv: 'E2E_JWT', jwksUrl: 'https://auth.staging.example/jwks' },
+      http: { url: 'https://api.staging.example:8443/health' },
+    });
+    assert.deepEqual(probesAt(p, ['https://api.staging.example/health'], TAG_URL), p);
+  });
+
+  it("matches Cloud Run's own service URL as well as verify.url's, on a tag URL with a path", function () {
+    const p = probes({ websocket: { url: 'wss://backend-abc-uc.a.run.app/ws' }, http: { url: 'http://127.0.0.1:9/health' } }, 'http://127.0.0.1:9/health');
+    const tagUrl = 'http://127.0.0.1:7/tag/t-c1/';
+    const at = probesAt(p, ['http://127.0.0.1:9/health', 'https://backend-abc-uc.a.run.app'], tagUrl);
+    assert.equal(at.websocket!.url, 'ws://127.0.0.1:7/tag/t-c1/ws');
+    assert.equal(at.http!.url, 'http://127.0.0.1:7/tag/t-c1/health');
+    assert.equal(at.jwt, null);
+    assert.deepEqual(probesAt(p, [null, undefined], tagUrl), p, 'no service origin known: nothing moves');
+  });
+});
+
+describe("a revision's probes judged", function () {
+  const attempt = (over: Partial<WebSocketAttempt>) =>
+    wsAttempt({ label: 'subprotocols jwt-auth, Authorization: Bearer <token>', subprotocols: ['jwt-auth'], ms: 3, ...over });
+  const http = { url: 'http://h/health', status: 200, healthy: true, body: 'ok', error: null, ms: 2 };
+  const ws = (...attempts: WebSocketAttempt[]) => ({ url: 'ws://h/ws', attempts });
+
+  it('needs the configured handshake accepted (not a variant) and the HTTP probe healthy; the failure is the last line', function () {
+    const refused = judgeProbes({ at: '', jwt: null, http, websocket: ws(attempt({ status: 400 }), attempt({ subprotocols: [], accepted: true, status: 101 })) });
+    assert.equal(refused.healthy, false);
+    assert.deepEqual(refused.lines, ['probe http://h/health: HTTP 200 in 2 ms, healthy', 'probe ws://h/ws (subprotocols jwt-auth, Authorization: Bearer <token>): rejected with HTTP 400']);
+    const fine = judgeProbes({ at: '', jwt: null, http, websocket: ws(attempt({ accepted: true, status: 101, protocol: 'jwt-auth' })) });
+    assert.equal(fine.healthy, true);
+    assert.equal(fine.lines[0], 'probe ws://h/ws (subprotocols jwt-auth, Authorization: Bearer <token>): accepted (protocol jwt-auth)');
+    const down = judgeProbes({ at: '', jwt: null, websocket: null, http: { ...http, status: 503, healthy: false } });
+    assert.deepEqual(down, { healthy: false, lines: ['probe http://h/health: HTTP 503 in 2 ms, unhealthy'] });
   });
 });
 

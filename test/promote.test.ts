@@ -10,6 +10,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { WebSocketServer } from 'ws';
+import type { WorkflowHandle } from '@temporalio/client';
 import * as messages from '../src/workflows/messages';
 import type { LoopResult } from '../src/workflows/loop';
 import type { LoopStatus } from '../src/workflows/state';
@@ -30,6 +32,8 @@ interface Staging {
   base: string;
   /** Revisions that answered on the service's own URL. */
   served: Set<string>;
+  /** WebSocket handshakes offering `jwt-auth`: the revision that answered, and whether on its tag's URL. */
+  jwtAuthHandshakes: { revision: string | null | undefined; tagged: boolean }[];
   close(): Promise<void>;
 }
 
@@ -41,24 +45,43 @@ async function listen(server: Server): Promise<string> {
 const commitOf = (standIn: CloudRunStandIn, revision: string | null | undefined) =>
   [...standIn.state.revisions.values()].find((r) => r.name?.endsWith(`/${revision}`))?.containers?.[0]?.image?.split(':').pop() ?? '';
 
-/** Staging: `/version` and `/health` answer for the serving revision, `/tag/<tag>/…` for the tag's. */
-async function startStaging(pollsToComplete = 1): Promise<Staging> {
+/**
+ * Staging: `/version` and `/health` answer for the serving revision, `/tag/<tag>/…` for the tag's;
+ * `/ws` is a WebSocket endpoint that refuses the `jwt-auth` subprotocol (HTTP 400) on the revisions
+ * of the commits `refusesJwtAuth` names.
+ */
+async function startStaging(pollsToComplete = 1, refusesJwtAuth: (commit: string) => boolean = () => false): Promise<Staging> {
   let base = '';
   const standIn = await startCloudRunStandIn({ pollsToComplete, tagUrl: (tag) => `${base}/tag/${tag}` });
   const { revision: original } = standIn.seedService({ service: 'backend', image: 'us-docker.pkg.dev/p/r/backend:old' });
   const served = new Set<string>();
-  const server = createServer((req, res) => {
-    const tagged = /^\/tag\/([^/]+)(\/.*)$/.exec(req.url ?? '');
+  const jwtAuthHandshakes: Staging['jwtAuthHandshakes'] = [];
+  const route = (url = '') => {
+    const tagged = /^\/tag\/([^/]+)(\/.*)$/.exec(url);
     const statuses = standIn.state.services.get(SERVICE)?.trafficStatuses ?? [];
     const revision = tagged ? statuses.find((t) => t.tag === tagged[1])?.revision : standIn.servingRevision(SERVICE);
+    return { revision, tagged: Boolean(tagged), path: tagged ? tagged[2] : url };
+  };
+  const server = createServer((req, res) => {
+    const { revision, tagged, path } = route(req.url);
     if (!revision) {
       res.writeHead(404).end('no such tag');
       return;
     }
     if (!tagged) served.add(revision);
-    const path = tagged ? tagged[2] : req.url;
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end(path === '/version' ? commitOf(standIn, revision) : 'ok');
+  });
+  const sockets = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const { revision, tagged, path } = route(req.url);
+    const jwtAuth = String(req.headers['sec-websocket-protocol'] ?? '').split(',').some((p) => p.trim() === 'jwt-auth');
+    if (jwtAuth) jwtAuthHandshakes.push({ revision, tagged });
+    if (!revision || path !== '/ws' || (jwtAuth && refusesJwtAuth(commitOf(standIn, revision)))) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    sockets.handleUpgrade(req, socket, head, (ws) => ws.send(JSON.stringify({ type: 'welcome', revision })));
   });
   base = await listen(server);
   return {
@@ -67,14 +90,18 @@ async function startStaging(pollsToComplete = 1): Promise<Staging> {
     original,
     base,
     served,
+    jwtAuthHandshakes,
     close: async () => {
       await standIn.close();
+      for (const ws of sockets.clients) ws.terminate();
+      await new Promise((r) => sockets.close(r));
+      server.closeAllConnections();
       await new Promise((r) => server.close(r));
     },
   };
 }
 
-function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}): Record<string, unknown> {
+function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}, more: Record<string, unknown> = {}): Record<string, unknown> {
   const command = `node ${SUITE}`;
   return {
     name: 'netra-staging',
@@ -91,10 +118,18 @@ function promoteInput(s: Staging, suiteEnv: Record<string, string> = {}): Record
     },
     verify: { url: `${s.base}/health`, timeout: '3s', interval: '1s', suite: true },
     maxCycles: 4,
+    ...more,
   };
 }
 
 const runs = (dir: string) => readFileSync(join(dir, 'runs.log'), 'utf8').trim().split('\n');
+
+/** The status once cycle 1's candidate is discarded and the loop waits for a fix again. */
+const discarded = (handle: WorkflowHandle) =>
+  eventually(async () => {
+    const st: LoopStatus = await handle.query(messages.status);
+    return st.phase === 'awaiting-fix' && st.cycles[0].candidate?.outcome === 'discarded' ? st : undefined;
+  }, 'the candidate to be discarded');
 
 /** Traffic is never split: every routing gives all of it to one revision. */
 function assertNeverSplit(history: TrafficChange[]): void {
@@ -154,10 +189,7 @@ describe('verify-then-promote on Cloud Run', function () {
     const handle = await start(promoteInput(s));
     await phaseIs(handle, 'awaiting-fix');
     await handle.executeUpdate(messages.submitFix, { args: [{ commit: BAD }] });
-    const back = await eventually(async () => {
-      const st = await handle.query(messages.status);
-      return st.phase === 'awaiting-fix' && st.cycles[0].candidate?.outcome === 'discarded' ? st : undefined;
-    }, 'the candidate to be discarded');
+    const back = await discarded(handle);
     const c = back.cycles[0].candidate!;
     assert.match(back.reason!, /^candidate failed, staging untouched: n0tf1xed \(revision backend-n0tf1xed\) failed its tests on its own URL: 24\/24 previously failing tests still fail/);
     assert.equal(back.cycles[0].rollback, null, 'nothing to roll back');
@@ -175,6 +207,57 @@ describe('verify-then-promote on Cloud Run', function () {
     assertNeverSplit(history);
     assert.deepEqual(servedRevisions(history), [s.original, 'backend-f1xed0k']);
     assert.deepEqual(s.standIn.revisionsOf(SERVICE), [s.original, 'backend-n0tf1xed', 'backend-f1xed0k']);
+  });
+});
+
+describe('verify-then-promote: the probes judge the candidate', function () {
+  const { start } = workerPerTest();
+  let s: Staging | undefined;
+  afterEach(() => s?.close());
+
+  const wsProbe = (st: Staging) => ({ probes: { websocket: { url: `${st.base.replace(/^http/, 'ws')}/ws`, subprotocols: ['jwt-auth'] } } });
+  const label = '(subprotocols jwt-auth, no Authorization)';
+  /** Who answered the `jwt-auth` handshakes: `old`/`fix`, `@tag` on the tag's URL. */
+  const handshakes = (st: Staging, fix: string | null) =>
+    st.jwtAuthHandshakes.map((h) => `${h.revision === st.original ? 'old' : h.revision === fix ? 'fix' : h.revision}${h.tagged ? '@tag' : ''}`);
+
+  it("a candidate that refuses jwt-auth while staging accepts it: its probe on the tag's URL fails it, staging untouched", async function () {
+    const st = (s = await startStaging(1, (commit) => commit === GOOD));
+    const handle = await start(promoteInput(st, {}, wsProbe(st)));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.executeUpdate(messages.submitFix, { args: [{ commit: GOOD }] });
+    const back = await discarded(handle);
+    const c = back.cycles[0].candidate!;
+    const tagWs = `${c.url!.replace(/^http/, 'ws')}/ws`;
+    assert.equal(c.verify!.healthy, false);
+    assert.deepEqual(c.verify!.evidence.slice(-2), [`probe ${c.url}/health: ${c.verify!.evidence.at(-2)!.split(': ')[1]}`, `probe ${tagWs} ${label}: rejected with HTTP 400`]);
+    assert.match(c.verify!.evidence.at(-2)!, /^probe .*\/health: HTTP 200 in \d+ ms, healthy$/);
+    assert.equal(back.reason, `candidate failed, staging untouched: ${GOOD} (revision ${c.revision}) failed verification on its own URL: probe ${tagWs} ${label}: rejected with HTTP 400`);
+    assert.equal(c.tests, null, 'an unhealthy candidate is not tested');
+    // Cycle 1's diagnosis probed staging (accepted), the verification the candidate only.
+    assert.deepEqual(handshakes(st, c.revision), ['old', 'fix@tag']);
+    assert.deepEqual(servedRevisions(st.standIn.trafficHistory(SERVICE)), [st.original], 'the candidate never took traffic');
+    assert.deepEqual(runs(st.dir), [`full 25 ${st.base}`]);
+    await handle.cancel();
+  });
+
+  it("a candidate that accepts jwt-auth while staging refuses it: promoted, then the service's probe at its configured URL passes", async function () {
+    const st = (s = await startStaging(1, (commit) => commit === 'old'));
+    const handle = await start(promoteInput(st, {}, wsProbe(st)));
+    await phaseIs(handle, 'awaiting-fix');
+    await handle.executeUpdate(messages.submitFix, { args: [{ commit: GOOD }] });
+    const result: LoopResult = await handle.result();
+    assert.equal(result.phase, 'passed');
+    const final = await handle.query(messages.status);
+    const c = final.cycles[0].candidate!;
+    assert.equal(c.outcome, 'promoted');
+    assert.ok(c.verify!.evidence.includes(`probe ${c.url!.replace(/^http/, 'ws')}/ws ${label}: accepted (protocol jwt-auth)`), c.verify!.evidence.join('\n'));
+    const after = final.cycles[0].verify!;
+    assert.equal(after.healthy, true);
+    assert.ok(after.evidence.includes(`probe ${st.base.replace(/^http/, 'ws')}/ws ${label}: accepted (protocol jwt-auth)`), after.evidence.join('\n'));
+    assert.ok(after.evidence.some((e) => e.startsWith(`probe ${st.base}/health: HTTP 200`)), after.evidence.join('\n'));
+    // Diagnosis of cycle 1 (staging refused), the candidate on its tag, the service after promotion, cycle 2's diagnosis.
+    assert.deepEqual(handshakes(st, c.revision), ['old', 'fix@tag', 'fix', 'fix']);
   });
 });
 

@@ -1,22 +1,7 @@
 /** The one wording of counts, verdicts, checks and probe attempts, as every report and the CLI show them. */
 import assert from 'node:assert/strict';
 import { attemptOutcome, describeAttempt, describeHttpCheck, mdCell, mdCode, testCounts } from '../src/render';
-import type { WebSocketAttempt } from '../src/diagnosis/types';
-
-const attempt = (over: Partial<WebSocketAttempt>): WebSocketAttempt => ({
-  label: 'no subprotocol, Authorization: Bearer <token>',
-  subprotocols: [],
-  authHeader: 'bearer',
-  accepted: false,
-  status: null,
-  protocol: null,
-  closeCode: null,
-  closeReason: null,
-  firstMessage: null,
-  error: null,
-  ms: 12,
-  ...over,
-});
+import { wsAttempt as attempt } from './support/probe-evidence';
 
 describe('render', () => {
   it('writes one test-count line, with the time when there is one', () => {

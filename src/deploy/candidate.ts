@@ -6,6 +6,7 @@
  * with the service's name makes the first DNS label of `https://TAG---SERVICE-HASH-REGION.a.run.app`:
  * Cloud Run refuses a tag and service name longer than 46 characters together.
  */
+import type { ProbesConfig } from '../config/types';
 
 /** Cloud Run's limit on a tag's and its service's names together. */
 export const TAG_AND_SERVICE_MAX = 46;
@@ -66,4 +67,42 @@ export function candidateRevision(service: string, commit: string, attempt: numb
 export function candidateUrl(verifyUrl: string, tagUrl: string): string {
   const rest = verifyUrl.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '');
   return tagUrl.replace(/\/+$/, '') + rest;
+}
+
+/** A URL's origin compared as http(s): scheme (ws/wss as http/https), host and port, default ports dropped. */
+function httpOrigin(url: string): string | null {
+  const m = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/?#]*@)?([^/?#]*)/i.exec(url);
+  if (!m) return null;
+  const scheme = m[1].toLowerCase().replace(/^ws(s?)$/, 'http$1');
+  const port = scheme === 'https' ? ':443' : scheme === 'http' ? ':80' : '';
+  const host = m[2].toLowerCase();
+  return `${scheme}://${port && host.endsWith(port) ? host.slice(0, -port.length) : host}`;
+}
+
+/** Cloud Run's own service URL beside a tag's (`https://TAG---SERVICE-…` without `TAG---`); null for other URLs. */
+export function taggedServiceUrl(tagUrl: string, tag: string): string | null {
+  const m = /^([a-z]+:\/\/)([^/?#]*)(.*)$/i.exec(tagUrl);
+  return m && m[2].toLowerCase().startsWith(`${tag}---`) ? `${m[1]}${m[2].slice(tag.length + 3)}${m[3]}` : null;
+}
+
+/**
+ * The probes pointed at a candidate: each URL whose origin is one of the service's (verify.url's, the
+ * Cloud Run service URL) gets the tag's URL in its place, path and query kept (a ws:// probe stays a
+ * WebSocket URL); probes of other origins (another service, an auth server) stay as configured.
+ */
+export function probesAt(probes: ProbesConfig, serviceUrls: readonly (string | null | undefined)[], tagUrl: string): ProbesConfig {
+  const service = new Set(serviceUrls.map((u) => (u ? httpOrigin(u) : null)).filter((o): o is string => o !== null));
+  const at = (url: string): string => {
+    const origin = httpOrigin(url);
+    if (!origin || !service.has(origin)) return url;
+    const moved = candidateUrl(url, tagUrl);
+    return /^wss?:/i.test(url) ? moved.replace(/^http(s?):/i, 'ws$1:') : moved;
+  };
+  const { websocket, jwt, http } = probes;
+  return {
+    ...probes,
+    websocket: websocket && { ...websocket, url: at(websocket.url) },
+    jwt: jwt && { ...jwt, jwksUrl: jwt.jwksUrl && at(jwt.jwksUrl) },
+    http: http && { ...http, url: at(http.url) },
+  };
 }

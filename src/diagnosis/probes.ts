@@ -31,6 +31,11 @@ function ago(seconds: number): string {
   return s < 120 ? `${Math.round(s)} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
 }
 
+/** An attempt before the server answered: what was offered, nothing yet accepted. */
+export function unansweredAttempt(label: string, subprotocols: string[], authHeader: WebSocketAttempt['authHeader']): WebSocketAttempt {
+  return { label, subprotocols, authHeader, accepted: false, status: null, protocol: null, closeCode: null, closeReason: null, firstMessage: null, error: null, ms: 0 };
+}
+
 export async function inspectJwt(config: JwtProbeConfig, raw: string | undefined, opts: ProbeOptions = {}): Promise<JwtProbeResult> {
   const result: JwtProbeResult = {
     tokenEnv: config.tokenEnv,
@@ -117,19 +122,7 @@ export function probeWebSocketAttempt(
   const label = `${subprotocols.length ? `subprotocols ${subprotocols.join(', ')}` : 'no subprotocol'}, ${
     authorization === 'bearer' ? 'Authorization: Bearer <token>' : authorization === 'raw' ? 'Authorization: <token> (no Bearer)' : 'no Authorization'
   }`;
-  const attempt: WebSocketAttempt = {
-    label,
-    subprotocols,
-    authHeader: authorization,
-    accepted: false,
-    status: null,
-    protocol: null,
-    closeCode: null,
-    closeReason: null,
-    firstMessage: null,
-    error: null,
-    ms: 0,
-  };
+  const attempt = unansweredAttempt(label, subprotocols, authorization);
   const started = Date.now();
   return new Promise((resolve) => {
     const ws = new WebSocket(url, subprotocols, { headers, handshakeTimeout: timeoutMs });

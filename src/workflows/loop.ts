@@ -26,7 +26,7 @@ import {
 import type { LoopActivities } from '../activities';
 import { ConfigError, durationMs, hasHandoff, parseLoopConfigAsStarted, type LoopConfig } from '../config';
 import { FailureType, NON_RETRYABLE_TYPES } from '../errors';
-import { candidateTag, candidateUrl } from '../deploy/candidate';
+import { candidateTag, candidateUrl, probesAt, taggedServiceUrl } from '../deploy/candidate';
 import { secretEnvOf } from '../secrets';
 import { buildHandoff } from '../handoff/document';
 import { describeDiff, diffCycles } from '../handoff/diff';
@@ -436,7 +436,8 @@ class Loop {
           await this.candidateStep(next, attempt.candidate!);
         } else if (next.step === 'verify') {
           this.setPhase('verifying');
-          attempt.verify = cycle.verify = await this.checkHealth();
+          // After a promotion the service is checked with its probes too, at their configured URLs.
+          attempt.verify = cycle.verify = await this.checkHealth(false, attempt.candidate ? this.config.probes : undefined);
         } else if (next.step === 'rollback') {
           const rb = await this.acts.rollback.rollback({ deploy: this.config.deploy, toRevision: next.to });
           const after = await this.checkHealth(true);
@@ -548,7 +549,8 @@ class Loop {
     const { config } = this;
     if (next.step === 'verify-candidate') {
       this.setPhase('verifying', `checking candidate ${c.revision} on its own URL before it gets traffic`);
-      c.verify = await this.acts.verify.verify({ verify: { ...config.verify, url: candidateUrl(config.verify.url!, c.url!) } });
+      const probes = probesAt(config.probes, [config.verify.url, taggedServiceUrl(c.url!, c.tag)], c.url!);
+      c.verify = await this.acts.verify.verify({ verify: { ...config.verify, url: candidateUrl(config.verify.url!, c.url!) }, probes });
     } else if (next.step === 'test-candidate') {
       this.setPhase('verifying', `running the failing tests against candidate ${c.revision}`);
       c.tests = judgeFailingTests(await this.runFailingTests({ cycle: this.status.cycle, purpose: 'candidate', stagingUrl: c.url }));
@@ -603,9 +605,9 @@ class Loop {
     return true;
   }
 
-  /** Staging's health: polled until verify.timeout, or one check (`once`). Only called when verify.url is set. */
-  private checkHealth(once = false) {
-    return this.acts.verify.verify({ verify: { ...this.config.verify, url: this.config.verify.url! }, maxAttempts: once ? 1 : undefined });
+  /** Staging's health: polled until verify.timeout, or one check (`once`); `probes` judged too. Only called when verify.url is set. */
+  private checkHealth(once = false, probes?: LoopConfig['probes']) {
+    return this.acts.verify.verify({ verify: { ...this.config.verify, url: this.config.verify.url! }, maxAttempts: once ? 1 : undefined, probes });
   }
 
   /** Tells a team, when the loop is configured to; a notification that cannot be sent never stops the loop. */
