@@ -2,11 +2,14 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { NormalModuleReplacementPlugin } from 'webpack';
-import { WORKFLOW_BUNDLE } from '../src/worker';
+import { ENCODED_FAILURES_CONVERTER } from '../src/codec';
+import { ENCODED_FAILURES_BUNDLE, WORKFLOW_BUNDLE } from '../src/worker';
 
-async function main() {
+/** `failureConverterPath`: the sandbox's failure converter, which a bundle fixes when it is built. */
+async function bundle(path: string, failureConverterPath?: string) {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../src/workflows'),
+    failureConverterPath,
     // Shared by every loop on the worker: see src/workflows/preload.ts.
     preloadModules: [require.resolve('../src/workflows/preload')],
     logger: { info() {}, warn: console.warn, error: console.error, debug() {}, trace() {}, log() {} },
@@ -18,8 +21,13 @@ async function main() {
       plugins: [...(config.plugins ?? []), new NormalModuleReplacementPlugin(/[\\/]zod[\\/]v4[\\/]locales[\\/]index\.c?js$/, require.resolve('./zod-locales-en'))],
     }),
   });
-  writeFileSync(WORKFLOW_BUNDLE, code);
-  console.log(`workflow bundle: ${WORKFLOW_BUNDLE} (${(code.length / 1024).toFixed(0)} KiB)`);
+  writeFileSync(path, code);
+  console.log(`workflow bundle: ${path} (${(code.length / 1024).toFixed(0)} KiB)`);
+}
+
+async function main() {
+  await bundle(WORKFLOW_BUNDLE);
+  await bundle(ENCODED_FAILURES_BUNDLE, ENCODED_FAILURES_CONVERTER);
 }
 
 main().catch((err) => {

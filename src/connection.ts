@@ -6,7 +6,7 @@ import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig'
 import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { payloadCodecs } from './codec';
+import { dataConverter, payloadCodecs } from './codec';
 
 export const DEFAULT_ADDRESS = 'localhost:7233';
 
@@ -36,5 +36,5 @@ export function connectionSettings(): ConnectionSettings {
 export async function connectClient(settings = connectionSettings()): Promise<Client> {
   const { address, tls, apiKey, metadata } = settings.connectionOptions;
   const connection = await Connection.connect({ address, tls, apiKey, metadata });
-  return new Client({ connection, namespace: settings.namespace, dataConverter: { payloadCodecs: settings.payloadCodecs } });
+  return new Client({ connection, namespace: settings.namespace, dataConverter: dataConverter(settings.payloadCodecs) });
 }

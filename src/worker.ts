@@ -8,7 +8,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { artifactSettings, createArtifactStore, type ArtifactSettings } from './artifacts';
-import { payloadCodecs } from './codec';
+import { dataConverter, payloadCodecs } from './codec';
 import { hostQueueName, LoopWorker } from './host-worker';
 import type { CommandPolicy } from './policy';
 import { maxOutputBytes } from './process';
@@ -17,6 +17,8 @@ import { DEFAULT_TASK_QUEUE } from './workflows/messages';
 
 /** Built by scripts/bundle-workflows.ts at `npm run build`. */
 export const WORKFLOW_BUNDLE = resolve(__dirname, '..', 'workflow-bundle.js');
+/** The same, its failure converter encoding failures' message and stack: for workers with encryption on. */
+export const ENCODED_FAILURES_BUNDLE = resolve(__dirname, '..', 'workflow-bundle-encoded-failures.js');
 
 export interface LoopWorkerOptions {
   connection: NativeConnection;
@@ -38,8 +40,10 @@ export interface LoopWorkerOptions {
   maxCachedLoops?: number;
 }
 
-export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
-  if (existsSync(WORKFLOW_BUNDLE)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE } };
+/** `encodedFailures`: the sandbox's failures encoded (with encryption on); without a bundle, the worker's data converter says so. */
+export function workflowSource(encodedFailures = false): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  const bundle = encodedFailures ? ENCODED_FAILURES_BUNDLE : WORKFLOW_BUNDLE;
+  if (existsSync(bundle)) return { workflowBundle: { codePath: bundle } };
   return { workflowsPath: require.resolve('./workflows') };
 }
 
@@ -54,13 +58,14 @@ export async function createLoopWorker(opts: LoopWorkerOptions): Promise<LoopWor
   const hostQueue = hostQueueName(taskQueue);
   const artifacts = createArtifactStore(reportsDir, opts.artifacts ?? artifactSettings());
   const activities = { ...createActivities({ reportsDir, commands: opts.commands, artifacts, hostQueue }), ...searchAttributeActivities };
+  const codecs = opts.payloadCodecs ?? payloadCodecs();
   const common = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    dataConverter: { payloadCodecs: opts.payloadCodecs ?? payloadCodecs() },
+    dataConverter: dataConverter(codecs),
     activities,
   };
-  const shared = await Worker.create({ ...common, taskQueue, ...workflowSource(), maxCachedWorkflows: opts.maxCachedLoops });
+  const shared = await Worker.create({ ...common, taskQueue, ...workflowSource(codecs.length > 0), maxCachedWorkflows: opts.maxCachedLoops });
   // Diagnoses wait for a thread inside the activity, heartbeating: taking many at once keeps their
   // schedule-to-start short, so only a dead worker ever misses it.
   return new LoopWorker(shared, await Worker.create({ ...common, taskQueue: hostQueue, maxConcurrentActivityTaskExecutions: 1000 }), hostQueue);

@@ -1,22 +1,37 @@
 /**
  * Payload encryption: AES-256-GCM with keys from the environment (rotation: encrypt with the newest,
- * decrypt with any), a loop whose history holds no clear text, and the Web UI's codec endpoint.
+ * decrypt with any), a loop whose history holds no clear text, failures' messages and stacks
+ * included, and the Web UI's codec endpoint.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Client } from '@temporalio/client';
+import { Client, WorkflowFailedError } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { defaultPayloadConverter } from '@temporalio/common';
-import { CodecConfigError, EncryptionCodec, parseEncryptionKeys, payloadCodecs } from '../src/codec';
+import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common';
+import { CodecConfigError, dataConverter, EncryptionCodec, parseEncryptionKeys, payloadCodecs } from '../src/codec';
 import { startCodecServer } from '../src/codec/server';
 import { createLoopWorker } from '../src/worker';
 import * as messages from '../src/workflows/messages';
 import { loopInput, stagingDir } from './support/loop-input';
-import { phaseIs, tempDir, testEnv } from './support/temporal';
+import { eventually, phaseIs, TDL, tempDir, testEnv } from './support/temporal';
 
 const key = () => randomBytes(32).toString('base64');
 const toPayload = (v: unknown) => defaultPayloadConverter.toPayload(v);
 const fromPayload = (p: Parameters<typeof defaultPayloadConverter.fromPayload>[0]) => defaultPayloadConverter.fromPayload(p);
+
+/** A payload from history as the Web UI sends it: metadata values and data in base64. */
+function asUiSendsIt(p: temporal.api.common.v1.IPayload) {
+  return { metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(p.data!).toString('base64') };
+}
+
+function tdlStatus(address: string, id: string, keys: string): Promise<string> {
+  return new Promise((done, fail) =>
+    execFile(process.execPath, [TDL, 'status', id, '--json'], { env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: 'default', TDL_ENCRYPTION_KEY: keys } }, (err, stdout, stderr) =>
+      err ? fail(new Error(`tdl status: ${stderr}`)) : done(stdout),
+    ),
+  );
+}
 
 describe('payload encryption', function () {
   it('round-trips payloads; a rotated-in key encrypts while older ones still decrypt', async function () {
@@ -52,7 +67,7 @@ describe('payload encryption', function () {
     assert.deepEqual(payloadCodecs({}), []);
   });
 
-  it('keeps a loop out of history in clear text; the codec server decodes it for the Web UI over HTTP', async function () {
+  it('keeps a loop, its failures included, out of history in clear text; tdl and the codec server (for the Web UI) decode it', async function () {
     const env = await testEnv();
     const keys = `k1:${key()}`;
     const codecs = payloadCodecs({ TDL_ENCRYPTION_KEY: keys });
@@ -61,7 +76,7 @@ describe('payload encryption', function () {
     const running = worker.run();
     const { server, url } = await startCodecServer({ codecs, uiOrigin: 'http://localhost:8233', token: 'codec-test-token', port: 0 });
     try {
-      const client = new Client({ connection: env.connection, dataConverter: { payloadCodecs: codecs } });
+      const client = new Client({ connection: env.connection, dataConverter: dataConverter(codecs) });
       const name = 'secret-staging-name';
       const handle = await client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `codec-${randomUUID()}`, args: [loopInput(stagingDir(), { name })] });
       await phaseIs(handle, 'awaiting-fix');
@@ -77,11 +92,44 @@ describe('payload encryption', function () {
         assert.ok(!bytes.includes(clear), `"${clear}" in clear text in the history`);
       }
 
+      // Failures: a loop with bad input (the workflow's own failure, naming the field) and a deploy
+      // whose command fails (an activity's failure, with the command's words).
+      const bad = await client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `codec-bad-${randomUUID()}`, args: [loopInput(stagingDir(), { deploy: { kind: 'ftp' } })] });
+      const badFailure = await bad.result().then(() => assert.fail('bad input should fail the loop'), (e: unknown) => e);
+      assert.ok(badFailure instanceof WorkflowFailedError && badFailure.cause instanceof ApplicationFailure, String(badFailure));
+      assert.equal(badFailure.cause.type, 'BadInput');
+      assert.match(badFailure.cause.message, /deploy\.kind: must be one of/, 'the key holder reads the real message');
+      assert.match(badFailure.cause.stack ?? '', /parseInput/, 'and the real stack');
+
+      const failingDeploy = { kind: 'command', command: 'echo "migration kaboom-7731 refused" >&2; exit 3', timeout: '1m' };
+      const broken = await client.workflow.start(messages.WORKFLOW_TYPE, { taskQueue, workflowId: `codec-deploy-${randomUUID()}`, args: [loopInput(stagingDir(), { deploy: failingDeploy })] });
+      await phaseIs(broken, 'awaiting-fix');
+      await broken.signal(messages.fixCommitted, { commit: 'def5678', summary: 'the migration' });
+      // `tdl status` with the key (as a user runs it) shows the deploy's error.
+      const status = await eventually(async () => {
+        const out = await tdlStatus(env.address, broken.workflowId, keys);
+        return out.includes('kaboom-7731') ? out : undefined;
+      }, 'tdl status to show the failed deploy');
+      assert.match(status, /exited with code 3/);
+      await broken.cancel();
+
+      for (const handle of [bad, broken]) {
+        const failed = (await env.client.workflow.getHandle(handle.workflowId).fetchHistory()).events!.filter((e) => !e.upsertWorkflowSearchAttributesEventAttributes);
+        const failures = failed.map((e) => e.activityTaskFailedEventAttributes?.failure ?? e.workflowExecutionFailedEventAttributes?.failure).filter((f) => f);
+        assert.ok(failures.length > 0, `${handle.workflowId}: a failure in history`);
+        for (const f of failures) {
+          assert.equal(f!.message, 'Encoded failure');
+          assert.equal(Buffer.from(f!.encodedAttributes!.metadata!.encoding!).toString(), 'binary/encrypted');
+        }
+        const raw = Buffer.from(temporal.api.history.v1.History.encode({ events: failed }).finish());
+        for (const clear of ['deploy.kind', 'must be one of', 'bad loop input', 'parseInput', 'kaboom-7731', 'exited with code', '.js:']) {
+          assert.ok(!raw.includes(clear), `"${clear}" in clear text in ${handle.workflowId}'s history`);
+        }
+      }
+
       // The Web UI's codec protocol: the input payload as the UI sends it (base64 JSON).
       const input = raw.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
-      const wire = {
-        payloads: [{ metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(input.data!).toString('base64') }],
-      };
+      const wire = { payloads: [asUiSendsIt(input)] };
       const post = (path: string, body: unknown, token = 'codec-test-token') =>
         fetch(`${url}${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', Authorization: `Bearer ${token}`, Origin: 'http://localhost:8233' }, body: JSON.stringify(body) });
       const res = await post('/decode', wire);
@@ -99,6 +147,14 @@ describe('payload encryption', function () {
       assert.equal(preflight.status, 204);
       assert.match(preflight.headers.get('access-control-allow-headers')!, /X-Namespace/);
       assert.equal((await post('/decode', { nope: 1 })).status, 400);
+
+      // A failure's encoded message and stack, as the Web UI sends them.
+      const badEvents = (await env.client.workflow.getHandle(bad.workflowId).fetchHistory()).events!;
+      const attrs = badEvents.find((e) => e.workflowExecutionFailedEventAttributes)!.workflowExecutionFailedEventAttributes!.failure!.encodedAttributes!;
+      const decodedFailure = (await (await post('/decode', { payloads: [asUiSendsIt(attrs)] })).json()) as typeof decoded;
+      const text = JSON.parse(Buffer.from(decodedFailure.payloads[0].data, 'base64').toString()) as { message: string; stack_trace: string };
+      assert.match(text.message, /deploy\.kind: must be one of/);
+      assert.match(text.stack_trace, /parseInput/);
     } finally {
       await new Promise((r) => server.close(r));
       worker.shutdown();

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { load } from 'js-yaml';
+import { ensureTemporalCli } from '../src/devserver/temporal-cli';
 import { devServerSearchAttributeArgs } from '../src/search-attributes';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -70,20 +71,34 @@ describe('docker-compose.yml', function () {
 
   it('has a production profile: Temporal on PostgreSQL, the Web UI, search attributes set up, and two workers', function () {
     const { services, volumes } = rendered({ POSTGRES_PASSWORD: 'from-dotenv', TDL_ENCRYPTION_KEY: 'k1:abc' });
+    // The versions the dev server embeds: "temporal version 1.9.1 (Server 1.32.0, UI 2.54.1)".
+    const embedded = /Server (\S+), UI (\S+)\)/.exec(execFileSync(ensureTemporalCli(), ['--version'], { encoding: 'utf8' }));
+    assert.ok(embedded, 'temporal --version names its server and UI versions');
+    const [, TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION] = embedded;
     const production = Object.entries(services).filter(([, s]) => s.profiles?.includes('production')).map(([name]) => name).sort();
-    assert.deepEqual(production, ['postgresql', 'tdl-setup', 'temporal-server', 'temporal-ui', 'worker-1', 'worker-2']);
-    const { postgresql, 'temporal-server': server, 'temporal-ui': ui, 'tdl-setup': setup } = services;
+    assert.deepEqual(production, ['postgresql', 'tdl-setup', 'temporal-namespace', 'temporal-schema', 'temporal-server', 'temporal-ui', 'worker-1', 'worker-2']);
+    const { postgresql, 'temporal-schema': schema, 'temporal-server': server, 'temporal-namespace': namespace, 'temporal-ui': ui, 'tdl-setup': setup } = services;
 
-    // Temporal's own layout: the auto-setup image on PostgreSQL (POSTGRES_SEEDS names the database service).
+    // Temporal's own layout: admin-tools jobs set up the schema, then the namespace, around the server image.
     assert.match(postgresql.image!, /^postgres:\d+/);
     assert.equal(postgresql.environment!.POSTGRES_PASSWORD, 'from-dotenv');
-    assert.match(server.image!, /^temporalio\/auto-setup:/);
+    assert.equal(schema.image, `temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+    assert.equal(schema.environment!.SQL_HOST, 'postgresql');
+    assert.equal(schema.environment!.SQL_PASSWORD, 'from-dotenv');
+    assert.match(schema.command!.join(' '), /update-schema -d \/etc\/temporal\/schema\/postgresql\/v12\//);
+    assert.equal(schema.depends_on!.postgresql.condition, 'service_healthy');
+    assert.equal(server.image, `temporalio/server:${TEMPORAL_SERVER_VERSION}`, 'the server version the dev server (Temporal CLI) embeds');
     assert.equal(server.environment!.DB, 'postgres12');
     assert.equal(server.environment!.POSTGRES_SEEDS, 'postgresql');
     assert.equal(server.environment!.POSTGRES_PWD, 'from-dotenv');
-    assert.equal(server.depends_on!.postgresql.condition, 'service_healthy');
+    assert.equal(server.depends_on!['temporal-schema'].condition, 'service_completed_successfully');
+    assert.equal(namespace.image, schema.image);
+    assert.match(namespace.command!.join(' '), /namespace create -n default/);
+    assert.equal(namespace.depends_on!['temporal-server'].condition, 'service_healthy');
+    assert.equal(setup.depends_on!['temporal-namespace'].condition, 'service_completed_successfully');
+    for (const name of production) assert.doesNotMatch(services[name].image ?? '', /auto-setup/, 'auto-setup is deprecated upstream');
     assert.equal(postgresql.ports, undefined, 'the database stays inside the compose network');
-    assert.match(ui.image!, /^temporalio\/ui:/);
+    assert.equal(ui.image, `temporalio/ui:${TEMPORAL_UI_VERSION}`, 'the UI version the dev server embeds');
     assert.equal(ui.environment!.TEMPORAL_ADDRESS, 'temporal-server:7233');
 
     assert.deepEqual(setup.command, ['setup']);

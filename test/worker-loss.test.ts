@@ -3,8 +3,9 @@
  * its own reports folder and work folder (nothing shared but Temporal), and each "host" vanishing in
  * turn (the worker and every process it started, SIGKILL) at a phase of a cycle: while the suite
  * runs, right after the suite (before or as its diagnosis starts), during the diagnosis, while
- * waiting for a fix, and during the deploy. The loop must end right, every report must be readable
- * at its URL, and the fix must be deployed once.
+ * waiting for a fix, and during the deploy; a second loop loses its hosts while its health check is
+ * in flight (verifying) and while it is blocked on infrastructure. Every loop must end right, every
+ * report must be readable at its URL, and no worker loss may deploy a fix again.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -54,12 +55,14 @@ function descendants(pid: number): number[] {
 const pidsIn = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter(Boolean).map(Number) : []);
 
 /**
- * A health-probe target that answers after 1.5 s (so a diagnosis lasts long enough for its host to
- * be killed right after the suite), or hangs its next request when told to (the probe times out at 5 s).
+ * A health-probe or verify target that answers after 1.5 s (so a diagnosis lasts long enough for its
+ * host to be killed right after the suite), or hangs its next request when told to (the probe times
+ * out at 5 s), with the status it is given.
  */
 async function startProbeTarget() {
   let hangNext = false;
   let hung = 0;
+  let status = 200;
   const server: Server = createServer((_req, res) => {
     if (hangNext) {
       hangNext = false;
@@ -67,13 +70,14 @@ async function startProbeTarget() {
       setTimeout(() => res.writeHead(200).end('late'), 8000).unref();
       return;
     }
-    setTimeout(() => res.writeHead(200).end('ok'), 1500).unref();
+    setTimeout(() => res.writeHead(status).end(status === 200 ? 'ok' : 'database unavailable'), 1500).unref();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/health`,
     hangNext: () => (hangNext = true),
     hung: () => hung,
+    setStatus: (s: number) => (status = s),
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }
@@ -86,7 +90,7 @@ describe('workers on several hosts, each killed in turn', function () {
   });
 
   it('every loop ends right, no report is lost, no commit is deployed twice', async function () {
-    this.timeout(240_000);
+    this.timeout(300_000);
     const taskQueue = `tdl-hosts-${randomUUID()}`;
     const hosts: Host[] = ['a', 'b'].map((name) => {
       const host = { name, reportsDir: tempDir(`tdl-reports-${name}-`), workDir: tempDir(`tdl-work-${name}-`) } as Host;
@@ -97,6 +101,9 @@ describe('workers on several hosts, each killed in turn', function () {
     const suiteWorkers = `${staging}/suite-workers`;
     const deployWorkers = `${staging}/deploy-workers`;
     const probe = await startProbeTarget();
+    // The second loop's staging: its health URL, checked after its deploy.
+    const infraStaging = stagingDir();
+    const health = await startProbeTarget();
     const kills: string[] = [];
 
     /** The host vanishes: its worker and everything it runs die at once; it comes back as a new worker process. */
@@ -116,11 +123,13 @@ describe('workers on several hosts, each killed in turn', function () {
       host.worker = spawnWorker(env, taskQueue, host.reportsDir, { TDL_WORK_DIR: host.workDir });
     };
     const nthSuite = (n: number) => eventually(async () => pidsIn(suiteWorkers)[n - 1], `suite run ${n}`, 90_000);
-    const completed = async (handle: WorkflowHandle, activity: string) => {
+    /** The started and completed events of an activity (a started event records its last attempt). */
+    const eventsOf = async (handle: WorkflowHandle, activity: string) => {
       const events = (await handle.fetchHistory()).events ?? [];
       const names = new Map(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => [String(e.eventId), e.activityTaskScheduledEventAttributes!.activityType!.name]));
-      return events.filter((e) => e.activityTaskCompletedEventAttributes && names.get(String(e.activityTaskCompletedEventAttributes.scheduledEventId)) === activity).length;
+      return events.filter((e) => names.get(String((e.activityTaskCompletedEventAttributes ?? e.activityTaskStartedEventAttributes)?.scheduledEventId)) === activity);
     };
+    const completed = async (handle: WorkflowHandle, activity: string) => (await eventsOf(handle, activity)).filter((e) => e.activityTaskCompletedEventAttributes).length;
 
     try {
       const handle = await env.client.workflow.start(messages.WORKFLOW_TYPE, {
@@ -136,6 +145,30 @@ describe('workers on several hosts, each killed in turn', function () {
           },
         ],
       });
+      // It waits for its fix until the first loop waits for its own; recheckEvery: only infraRestored unblocks it.
+      const infraLoop = await env.client.workflow.start(messages.WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: `hosts-infra-${randomUUID()}`,
+        args: [
+          {
+            name: 'netra-staging-infra',
+            suite: { command: `node ${E2E_SUITE}`, env: { STAGING_DIR: infraStaging }, timeout: '2m' },
+            deploy: { kind: 'command', command: deployCommand(infraStaging), timeout: '1m' },
+            verify: { url: health.url, timeout: '5s', interval: '1s' },
+            infra: { recheckEvery: '1h' },
+            maxCycles: 5,
+          },
+        ],
+      });
+      const phaseOf = (h: WorkflowHandle, phase: string, timeoutMs: number) =>
+        eventually(
+          async () => {
+            const s = await h.query(messages.status);
+            return s.phase === phase ? s : undefined;
+          },
+          `${h.workflowId}: ${phase}`,
+          timeoutMs,
+        );
 
       // testing: the suite's host dies mid-run; after the heartbeat timeout another host runs it.
       await killHost(await nthSuite(1), 'testing');
@@ -152,17 +185,18 @@ describe('workers on several hosts, each killed in turn', function () {
       await eventually(async () => (probe.hung() === 1 ? true : undefined), 'the diagnosis probing', 60_000);
       await killHost(third, 'diagnosing');
 
-      // awaiting-fix: both hosts die in turn while the loop waits.
-      const waiting = await eventually(
-        async () => {
-          const s = await handle.query(messages.status);
-          return s.phase === 'awaiting-fix' ? s : undefined;
-        },
-        'awaiting-fix',
-        90_000,
-      );
+      // awaiting-fix: both hosts die in turn while the loop waits, and while the second loop's first
+      // health check after its deploy is in flight (verifying); when that check runs again, after its
+      // heartbeat timeout, staging answers 503.
+      const waiting = await phaseOf(handle, 'awaiting-fix', 90_000);
       assert.equal(waiting.cycle, 1, 'the lost hosts cost no cycle');
-      for (const host of [...hosts]) await killHost(host.worker.pid!, 'awaiting-fix');
+      await phaseOf(infraLoop, 'awaiting-fix', 30_000);
+      health.hangNext();
+      await infraLoop.signal(messages.fixCommitted, { commit: 'f1x-infra' });
+      await eventually(async () => (health.hung() === 1 ? true : undefined), 'the verify in flight', 30_000);
+      assert.equal((await infraLoop.query(messages.status)).phase, 'verifying');
+      for (const host of [...hosts]) await killHost(host.worker.pid!, 'awaiting-fix and verifying');
+      health.setStatus(503);
 
       // deploying: the deploy's host dies mid-deploy (before the command recorded anything).
       await handle.signal(messages.fixCommitted, { commit: 'f1x-hosts' });
@@ -193,11 +227,29 @@ describe('workers on several hosts, each killed in turn', function () {
         .filter((a) => a?.activityType?.name === 'diagnose');
       assert.ok(diagnoses.length >= 4, `${diagnoses.length} diagnoses scheduled`);
       for (const d of diagnoses) assert.ok(d!.taskQueue!.name!.startsWith(`${taskQueue}@`), d!.taskQueue!.name!);
-      assert.equal(kills.length, 6, kills.join('; '));
+
+      // blocked-infra: the retried health check found staging down; both hosts die while the loop
+      // waits, then infrastructure is back and the pending fix ships again, as blocked-infra does.
+      const blocked = await phaseOf(infraLoop, 'blocked-infra', 120_000);
+      assert.equal(blocked.cycles[0].verify?.lastStatus, 503);
+      for (const host of [...hosts]) await killHost(host.worker.pid!, 'blocked-infra');
+      health.setStatus(200);
+      await infraLoop.signal(messages.infraRestored, { note: 'database back' });
+      const infraResult = (await infraLoop.result()) as LoopResult;
+      assert.equal(infraResult.phase, 'passed', infraResult.reason ?? '');
+      assert.deepEqual(deploys(infraStaging), ['f1x-infra', 'f1x-infra'], 'deployed before the block and once after infraRestored: no extra deploy for a lost host');
+      const verifyAttempts = (await eventsOf(infraLoop, 'verify')).map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 0);
+      assert.ok(verifyAttempts.some((a) => a > 1), `the verify whose host died ran again (attempts ${verifyAttempts})`);
+      const infraStatus = await infraLoop.query(messages.status);
+      for (const url of [infraResult.reportPath!, ...infraStatus.cycles.flatMap((c) => [c.reportPath!, c.outputPath!].filter(Boolean))]) {
+        assert.ok((await fetchArtifact(url)).length > 0, `${url} has content`);
+      }
+      assert.equal(kills.length, 8, kills.join('; '));
     } finally {
       for (const host of hosts) host.worker.kill('SIGTERM');
       await Promise.all(hosts.map((h) => new Promise((r) => (h.worker.exitCode !== null ? r(null) : h.worker.once('exit', r)))));
       await probe.close();
+      await health.close();
     }
   });
 });

@@ -6,7 +6,7 @@
  * key can be rotated in front of the old ones while loops written with them keep running.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { METADATA_ENCODING_KEY, type Payload, type PayloadCodec } from '@temporalio/common';
+import { METADATA_ENCODING_KEY, type DataConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 
 export const KEYS_ENV = 'TDL_ENCRYPTION_KEY';
@@ -83,4 +83,12 @@ export class EncryptionCodec implements PayloadCodec {
 export function payloadCodecs(env: NodeJS.ProcessEnv = process.env): PayloadCodec[] {
   const value = env[KEYS_ENV];
   return value ? [new EncryptionCodec(parseEncryptionKeys(value))] : [];
+}
+
+/** Exports `failureConverter`: failures whose message and stack are encoded, so encrypted too. */
+export const ENCODED_FAILURES_CONVERTER = require.resolve('./failure-converter');
+
+/** A client's or worker's data converter for these codecs: with encryption, failures are encoded as well. */
+export function dataConverter(codecs: PayloadCodec[]): DataConverter {
+  return codecs.length ? { payloadCodecs: codecs, failureConverterPath: ENCODED_FAILURES_CONVERTER } : { payloadCodecs: codecs };
 }
