@@ -8,14 +8,14 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError, firstProblem } from './config';
-import { COMMAND_NAME, describe, section } from './config/schema';
+import { commandName, describe, section } from './config/schema';
 import type { DeployChoice, DeployConfig, HandoffChoice, HandoffConfig, SuiteChoice, SuiteConfig } from './config/types';
 import { FailureType, LoopError } from './errors';
 
 const command = z.string().trim().min(1, { error: 'must be a non-empty command' });
 const names = <T extends z.ZodType>(entry: T) =>
   z
-    .record(z.string().regex(COMMAND_NAME), entry, {
+    .record(commandName(), entry, {
       error: (iss) => (iss.code === 'invalid_key' ? `is not a usable name (letters, digits, . _ -)` : `must be an object of named commands, got ${describe(iss.input)}`),
     })
     .default({});

@@ -9,17 +9,24 @@ import type { ProbesConfig } from './config/types';
  * Names whose values are secrets: environment variables (`E2E_TOKEN`, `DB_PASS`, `SSH_KEY`,
  * `DATABASE_PASSWORD`, `SLACK_WEBHOOK_URL`) and JSON keys (`accessToken`, `clientSecret`, `apiKey`).
  */
-export const SECRET_NAME =
+const SECRET_NAME =
   /TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIAL|API_?KEY|PRIVATE_?KEY|ACCESS_?KEY|JWT|WEBHOOK|AUTHORIZATION|(?:^|_)(?:PASS|KEY|DSN)$/i;
 /**
  * A value that is itself a credential: a JWT, or a Bearer/Basic credential. Linear like the
  * redaction patterns (a JWT only starts at the start of a run), since it runs on input in the workflow.
  */
-export const SECRET_VALUE = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(?:Bearer|Basic)\s{1,16}[A-Za-z0-9._~+/-]{8,}/;
+const SECRET_VALUE = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.|\b(?:Bearer|Basic)\s{1,16}[A-Za-z0-9._~+/-]{8,}/;
 /** A name that names a variable (`tokenEnv`, `webhookUrlEnv`, `TOKEN_ENV`) holds a name, not a secret. */
 const NAMES_A_VARIABLE = /(?:_ENV|Env)$/;
 /** Longer names are not names: not worth a regex's time. */
 const MAX_NAME = 128;
+
+/**
+ * The workflow sandbox shares this module between loops and freezes what it exports: its regular
+ * expressions stay private (a frozen one cannot be used by zod, which resets its lastIndex).
+ */
+export const nameLooksSecret = (name: string) => SECRET_NAME.test(name);
+export const valueIsSecret = (value: string) => SECRET_VALUE.test(value);
 
 export function isSecretName(name: string): boolean {
   return name.length <= MAX_NAME && SECRET_NAME.test(name) && !NAMES_A_VARIABLE.test(name);

@@ -106,6 +106,21 @@ describe('durability', function () {
       ['a missing suite.command', () => ({ suite: {} }), 'BadInput', /suite\.command: is required/],
       ['an unknown deploy.kind', (d) => loopInput(d, { deploy: { kind: 'ftp' } }), 'BadInput', /deploy\.kind: must be one of/],
       ['a bad duration', (d) => loopInput(d, { infra: { recheckEvery: 'every now and then' } }), 'BadInput', /infra\.recheckEvery: must be a duration/],
+      // Every pattern-checked field at once: the schema is shared by the loops of a worker, in modules whose exports the sandbox freezes.
+      [
+        'bad names and endpoints in every field checked by a pattern',
+        () => ({
+          suite: { use: 'no such!', env: { OK: '1' }, timeout: '5m' },
+          deploy: { kind: 'cloud-run', project: 'p', region: 'r', service: 's', image: 'i', endpoint: 'not host:port', logsEndpoint: 'nope', timeout: '5m' },
+          verify: { timeout: '1m', interval: '5s' },
+          probes: { websocket: { url: 'ws://127.0.0.1:9/ws', tokenEnv: '1BAD' }, jwt: { tokenEnv: 'ALSO BAD' } },
+          handoff: { webhookUrlEnv: 'bad-name', use: 'x y', remindEvery: '4h' },
+          infra: { recheckEvery: '5m', giveUpAfter: '24h' },
+        }),
+        'BadInput',
+        /suite\.use: must be a name from the worker's command policy/,
+      ],
+      ['a bad deploy.use', (d) => loopInput(d, { deploy: { kind: 'command', use: 'ship it' } }), 'BadInput', /deploy\.use: must be a name from the worker's command policy/],
       ['a suite command that does not exist', (d) => loopInput(d, { suite: { command: 'no-such-test-runner --all' } }), 'SuiteNotRunnable', /command not found/],
       ['a suite that writes no JUnit file', (d) => loopInput(d, { suite: { command: 'echo ran; exit 1' } }), 'NoJUnitReport', /no JUnit XML report at .*junit\.xml.*exited with code 1.*ran/s],
     ];

@@ -6,7 +6,7 @@
 import ms, { type StringValue } from 'ms';
 import { z } from 'zod';
 import { PROMOTABLE_SERVICE_MAX, TAG_AND_SERVICE_MAX } from '../deploy/candidate';
-import { SECRET_NAME, SECRET_VALUE } from '../secrets';
+import { nameLooksSecret, valueIsSecret } from '../secrets';
 
 /** Describes a bad value in an error message, briefly (the message may end up in workflow history). */
 export function describe(v: unknown): string {
@@ -62,8 +62,8 @@ const envName = () =>
   text().regex(ENV_NAME, { error: (iss) => `must name an environment variable (letters, digits, _), got ${describe(iss.input)}` });
 
 /** A name in the worker's command policy (see src/policy.ts). */
-export const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-const commandName = () =>
+const COMMAND_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const commandName = () =>
   text().regex(COMMAND_NAME, { error: (iss) => `must be a name from the worker's command policy (letters, digits, . _ -), got ${describe(iss.input)}` });
 
 /** A strict object: unknown keys are refused with the known ones listed. */
@@ -158,7 +158,7 @@ export function durationMs(d: string): number {
 const envMap = () =>
   z.record(z.string(), text()).superRefine((env, ctx) => {
     for (const [k, v] of Object.entries(env)) {
-      if (SECRET_NAME.test(k) || SECRET_VALUE.test(v)) {
+      if (nameLooksSecret(k) || valueIsSecret(v)) {
         ctx.addIssue({
           code: 'custom',
           path: [k],
