@@ -21,15 +21,13 @@ const NAMES_A_VARIABLE = /(?:_ENV|Env)$/;
 /** Longer names are not names: not worth a regex's time. */
 const MAX_NAME = 128;
 
-/**
- * The workflow sandbox shares this module between loops and freezes what it exports: its regular
- * expressions stay private (a frozen one cannot be used by zod, which resets its lastIndex).
- */
+// The patterns stay private: the workflow sandbox shares this module and freezes its exports (see
+// src/workflows/preload.ts).
 export const nameLooksSecret = (name: string) => SECRET_NAME.test(name);
 export const valueIsSecret = (value: string) => SECRET_VALUE.test(value);
 
 export function isSecretName(name: string): boolean {
-  return name.length <= MAX_NAME && SECRET_NAME.test(name) && !NAMES_A_VARIABLE.test(name);
+  return name.length <= MAX_NAME && nameLooksSecret(name) && !NAMES_A_VARIABLE.test(name);
 }
 
 /**
@@ -52,11 +50,7 @@ export function secretEnvNames(): string[] {
   return [...namedSecretEnv];
 }
 
-/**
- * `scheme://user:password@host`: the password part (a match's group 2), anywhere in text. Not
- * exported: the workflow sandbox shares this module between loops and freezes its exports, and a
- * frozen global regex cannot be used (its lastIndex cannot be written).
- */
+/** `scheme://user:password@host`: the password part (a match's group 2), anywhere in text. */
 const URL_USERINFO = /(:\/\/[^\s/?#@:]*:)([^\s/?#@]+)@/g;
 
 /** The text with every password inside a URL replaced by `mask`. */
