@@ -9,7 +9,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SuiteConfig } from '../config/types';
 import { durationMs } from '../config';
-import { readJUnitFiles } from '../diagnosis/junit';
+import { countOutcomes, readJUnitFiles } from '../diagnosis/junit';
 import type { TestCounts } from '../diagnosis/types';
 import { runCommand } from '../process';
 import { rememberSecretEnv } from '../secrets';
@@ -36,12 +36,6 @@ export type FailingTestsRun =
 export async function failedTestIds(junitPaths: string[]): Promise<string[]> {
   const { tests } = await readJUnitFiles(junitPaths.filter((p) => existsSync(p)));
   return tests.filter((t) => t.outcome === 'failed' || t.outcome === 'errored').map((t) => t.id);
-}
-
-function countOutcomes(tests: { outcome: keyof Omit<TestCounts, 'total'> }[]): TestCounts {
-  const counts: TestCounts = { total: tests.length, passed: 0, failed: 0, errored: 0, skipped: 0, flaky: 0 };
-  for (const t of tests) counts[t.outcome]++;
-  return counts;
 }
 
 export async function runFailingTestsIn(reportsDir: string, input: FailingTestsInput): Promise<FailingTestsRun> {
@@ -91,5 +85,5 @@ export async function runFailingTestsIn(reportsDir: string, input: FailingTestsI
     return skip(ids.length, `the command wrote no JUnit report to $JUNIT_XML (${how}; output in ${outputPath})`);
   }
   const { tests } = await readJUnitFiles([junitXml]);
-  return { ran: true, selected: ids.length, tests: countOutcomes(tests), junitPaths: [junitXml], durationMs: result.durationMs };
+  return { ran: true, selected: ids.length, tests: countOutcomes(tests.map((t) => t.outcome)), junitPaths: [junitXml], durationMs: result.durationMs };
 }

@@ -5,9 +5,9 @@
 import { applyProbes, hypothesisFor, verdictOf } from './categorize';
 import { clusterFailures } from './cluster';
 import { isTitleMessage } from './failure-text';
-import { readJUnitTable, type Outcome, type TestResult, type TestTable } from './junit';
+import { countOutcomes, readJUnitTable, type TestResult, type TestTable } from './junit';
 import { clipText, redactDeep } from './redact';
-import type { Cluster, Diagnosis, ProbeEvidence, TestCounts } from './types';
+import type { Cluster, Diagnosis, ProbeEvidence } from './types';
 
 export type * from './types';
 export { fingerprintToken, formatFingerprint, redact, redactDeep } from './redact';
@@ -20,12 +20,6 @@ export interface DiagnoseOptions {
   probes?: ProbeEvidence;
   /** Values to mask besides the secret-named environment variables. */
   secrets?: string[];
-}
-
-function countOutcomes(outcomes: readonly Outcome[]): TestCounts {
-  const counts: TestCounts = { total: outcomes.length, passed: 0, failed: 0, errored: 0, skipped: 0, flaky: 0 };
-  for (const outcome of outcomes) counts[outcome]++;
-  return counts;
 }
 
 /** Diagnoses one run's JUnit files. Throws LoopError(NoJUnitReport) for a missing or non-JUnit file. */

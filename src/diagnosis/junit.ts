@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { TextDecoder } from 'node:util';
 import { FailureType, LoopError } from '../errors';
 import { clipText } from './redact';
+import type { TestCounts } from './types';
 import { XmlScanner, type Attributes } from './xml-scanner';
 
 /** Text kept per failure: the first lines are what clustering and the report need. */
@@ -881,6 +882,20 @@ export class TestTable {
     for (let i = 0; i < out.length; i++) out[i] = this.records.get(i) ?? this.build(i);
     return out;
   }
+}
+
+/** How many tests ended each way (compared, not counted by key: this runs once per test of a report). */
+export function countOutcomes(outcomes: readonly Outcome[]): TestCounts {
+  let [passed, failed, errored, skipped, flaky] = [0, 0, 0, 0, 0];
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i];
+    if (outcome === 'passed') passed++;
+    else if (outcome === 'failed') failed++;
+    else if (outcome === 'errored') errored++;
+    else if (outcome === 'skipped') skipped++;
+    else flaky++;
+  }
+  return { total: outcomes.length, passed, failed, errored, skipped, flaky };
 }
 
 function isFailing(outcome: Outcome): boolean {
