@@ -32,12 +32,23 @@ export interface LoopWorkerOptions {
   commands?: CommandPolicy | null;
   /** Default: the codecs TDL_ENCRYPTION_KEY asks for (src/codec). */
   payloadCodecs?: PayloadCodec[];
+  capacity?: WorkerCapacity;
+}
+
+/** What bounds a worker's memory; each default is the SDK's. */
+export interface WorkerCapacity {
   /**
    * Loops kept in memory between their steps (Temporal's sticky workflow cache). The others wait in
    * history only and are replayed, a few milliseconds each, when a step or a message moves them:
-   * this bounds the worker's memory whatever the number of loops. Default: the SDK's, by heap size.
+   * this bounds the worker's memory whatever the number of loops. Default: by heap size.
    */
   maxCachedLoops?: number;
+  /**
+   * Workflow tasks (a loop deciding its next step) handled at once. When many loops move together,
+   * each task of an evicted loop replays its history: fewer at once lowers the worker's peak memory
+   * and costs throughput. At least 2, and at most maxCachedLoops. Default: 40.
+   */
+  maxConcurrentWorkflowTasks?: number;
 }
 
 /** `encodedFailures`: the sandbox's failures encoded (with encryption on); without a bundle, the worker's data converter says so. */
@@ -65,7 +76,13 @@ export async function createLoopWorker(opts: LoopWorkerOptions): Promise<LoopWor
     dataConverter: dataConverter(codecs),
     activities,
   };
-  const shared = await Worker.create({ ...common, taskQueue, ...workflowSource(codecs.length > 0), maxCachedWorkflows: opts.maxCachedLoops });
+  const shared = await Worker.create({
+    ...common,
+    taskQueue,
+    ...workflowSource(codecs.length > 0),
+    maxCachedWorkflows: opts.capacity?.maxCachedLoops,
+    maxConcurrentWorkflowTaskExecutions: opts.capacity?.maxConcurrentWorkflowTasks,
+  });
   // Diagnoses wait for a thread inside the activity, heartbeating: taking many at once keeps their
   // schedule-to-start short, so only a dead worker ever misses it.
   return new LoopWorker(shared, await Worker.create({ ...common, taskQueue: hostQueue, maxConcurrentActivityTaskExecutions: 1000 }), hostQueue);

@@ -1,7 +1,8 @@
 /**
- * A worker that keeps few loops in memory (`tdl worker --max-cached-loops`): the loops it evicts wait
- * in history only and are replayed when they move, on the workflow sandbox whose shared modules (zod,
- * the input's schemas) every loop uses. More loops than the cache holds must all end right.
+ * A worker that keeps few loops in memory (`tdl worker --max-cached-loops`) and decides for few at
+ * once (`--max-concurrent-workflow-tasks`): the loops it evicts wait in history only and are replayed
+ * when they move, on the workflow sandbox whose shared modules (zod, the input's schemas) every loop
+ * uses. More loops than the cache holds, moving together, must all end right.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -11,11 +12,16 @@ import { deploys, loopInput, stagingDir } from './support/loop-input';
 import { runTdl } from './support/tdl-process';
 import { phaseIs, tempDir, testEnv } from './support/temporal';
 
-describe('a worker keeping 2 loops in memory', function () {
+describe('a worker keeping 2 loops in memory, 2 workflow tasks at once', function () {
   it('serves 6 loops that wait for a fix at once: each is replayed when its fix comes, and passes with one deploy', async function () {
     const env = await testEnv();
     const taskQueue = `tdl-cache-${randomUUID()}`;
-    const worker = await createLoopWorker({ connection: env.nativeConnection, taskQueue, reportsDir: tempDir('tdl-reports-'), maxCachedLoops: 2 });
+    const worker = await createLoopWorker({
+      connection: env.nativeConnection,
+      taskQueue,
+      reportsDir: tempDir('tdl-reports-'),
+      capacity: { maxCachedLoops: 2, maxConcurrentWorkflowTasks: 2 },
+    });
     const running = worker.run();
     try {
       const loops = await Promise.all(
@@ -42,9 +48,11 @@ describe('a worker keeping 2 loops in memory', function () {
     }
   });
 
-  it('`tdl worker --max-cached-loops` takes a whole number of at least 2', async function () {
-    const r = await runTdl(await testEnv(), ['worker', '--max-cached-loops', '1']);
-    assert.equal(r.code, 2);
-    assert.match(r.stderr, /--max-cached-loops.*takes a whole number of at least 2/);
-  });
+  for (const flag of ['--max-cached-loops', '--max-concurrent-workflow-tasks']) {
+    it(`\`tdl worker ${flag}\` takes a whole number of at least 2`, async function () {
+      const r = await runTdl(await testEnv(), ['worker', flag, '1']);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, new RegExp(`${flag}.*takes a whole number of at least 2`));
+    });
+  }
 });

@@ -9,7 +9,7 @@ import { installLogging, writeLog } from '../log';
 import { prometheusMetrics } from '../metrics';
 import { ConfigError } from '../config';
 import { describePolicy, loadCommandPolicy } from '../policy';
-import { createLoopWorker } from '../worker';
+import { createLoopWorker, type WorkerCapacity } from '../worker';
 import { cannotReach, UsageError, type Io } from './io';
 import { cliConnectionSettings } from './ops';
 
@@ -22,8 +22,7 @@ export interface WorkerCommandOptions {
   embedded: { port: number; uiPort: number } | null;
   /** Serve Prometheus metrics (the SDK's and the loops') on host:port. */
   metrics?: { host: string; port: number };
-  /** Loops kept in memory between their steps (see LoopWorkerOptions.maxCachedLoops). */
-  maxCachedLoops?: number;
+  capacity?: WorkerCapacity;
   /** Runs while the worker serves (the demo's own entry point plugs it in). */
   whileRunning?: WhileRunning;
 }
@@ -70,7 +69,7 @@ export async function runWorkerCommand(io: Io, opts: WorkerCommandOptions): Prom
       reportsDir: opts.reportsDir,
       commands,
       payloadCodecs: settings.payloadCodecs,
-      maxCachedLoops: opts.maxCachedLoops,
+      capacity: opts.capacity,
     });
     writeLog('INFO', 'worker started', { address: settings.address, namespace: settings.namespace, taskQueue: opts.taskQueue });
     writeLog(commands ? 'INFO' : 'WARN', describePolicy(commands, policyFile ?? null));

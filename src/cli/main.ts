@@ -77,6 +77,9 @@ const workerOptions = () => [
   new Option('--max-cached-loops <n>', 'loops kept in memory between steps; the others are replayed from history when they move (default: by heap size)')
     .env('TDL_MAX_CACHED_LOOPS')
     .argParser(atLeast(2)),
+  new Option('--max-concurrent-workflow-tasks <n>', 'loop decisions handled at once; fewer lowers peak memory when many loops move together (default: 40)')
+    .env('TDL_MAX_CONCURRENT_WORKFLOW_TASKS')
+    .argParser(atLeast(2)),
 ];
 
 const str = (v: Values, name: string) => v[name] as string | undefined;
@@ -112,7 +115,7 @@ async function runWorker(run: Run, embedded: { port: number; uiPort: number } | 
     commandsFile: str(v, 'commands'),
     embedded,
     metrics: v.metricsPort === undefined ? undefined : { host: str(v, 'metricsHost')!, port: v.metricsPort as number },
-    maxCachedLoops: v.maxCachedLoops as number | undefined,
+    capacity: { maxCachedLoops: v.maxCachedLoops as number | undefined, maxConcurrentWorkflowTasks: v.maxConcurrentWorkflowTasks as number | undefined },
     whileRunning: run.hooks.whileRunning,
   });
 }
