@@ -9,9 +9,10 @@
  * Goal: peak RSS < 200 MB at 2,000 loops.
  *
  * The worker keeps at most --max-cached-loops loops in memory (`tdl worker --max-cached-loops`); the
- * others wait in history and are replayed when they move.
+ * others wait in history and are replayed when they move, at most --max-concurrent-workflow-tasks at
+ * a time (`tdl worker --max-concurrent-workflow-tasks`).
  *
- * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 100]
+ * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 100] [--max-concurrent-workflow-tasks 40]
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -46,10 +47,18 @@ async function waitAll(client: Client, taskQueue: string, n: number, phase: stri
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { loops: { type: 'string', default: '2000' }, 'max-cached-loops': { type: 'string', default: '100' } } });
+  const { values } = parseArgs({
+    options: {
+      loops: { type: 'string', default: '2000' },
+      'max-cached-loops': { type: 'string', default: '100' },
+      'max-concurrent-workflow-tasks': { type: 'string', default: '40' },
+    },
+  });
   const n = Number(values.loops);
   const cached = values['max-cached-loops'];
-  await withWorkerProcess('many', { TDL_MAX_CACHED_LOOPS: cached }, async ({ env, taskQueue, dir, worker }) => {
+  const deciding = values['max-concurrent-workflow-tasks'];
+  const capacity = { TDL_MAX_CACHED_LOOPS: cached, TDL_MAX_CONCURRENT_WORKFLOW_TASKS: deciding };
+  await withWorkerProcess('many', capacity, async ({ env, taskQueue, dir, worker }) => {
     const fixed = join(dir, 'fixed');
     const input = {
       name: 'bench',
@@ -74,7 +83,7 @@ async function main() {
       if (r.phase !== 'passed') throw new Error(`${h.workflowId} ended ${r.phase}`);
     });
     const done = Date.now();
-    console.log(`${n} concurrent loops on one worker keeping at most ${cached} in memory (2 cycles each: a failing suite, a fix, a passing suite), Temporal dev server on loopback`);
+    console.log(`${n} concurrent loops on one worker keeping at most ${cached} in memory and deciding for ${deciding} at once (2 cycles each: a failing suite, a fix, a passing suite), Temporal dev server on loopback`);
     console.log(`started all in ${((started - t0) / 1000).toFixed(1)} s; all awaiting a fix after ${((waiting - t0) / 1000).toFixed(1)} s; all passed after ${((done - t0) / 1000).toFixed(1)} s`);
     console.log(`time per loop (wall / loops): ${((done - t0) / n).toFixed(1)} ms`);
     console.log(`worker RSS with all ${n} waiting: ${rssWaiting.toFixed(0)} MB; peak RSS: ${memoryMb(worker.pid!, 'VmHWM').toFixed(0)} MB (goal < 200 MB)`);
