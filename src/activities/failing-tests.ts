@@ -9,7 +9,7 @@ import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { SuiteConfig } from '../config/types';
 import { durationMs } from '../config';
-import { countOutcomes, readJUnitFiles } from '../diagnosis/junit';
+import { countOutcomes, readJUnitFiles, readJUnitTable } from '../diagnosis/junit';
 import type { TestCounts } from '../diagnosis/types';
 import { runCommand } from '../process';
 import { rememberSecretEnv } from '../secrets';
@@ -84,6 +84,6 @@ export async function runFailingTestsIn(reportsDir: string, input: FailingTestsI
     const how = result.timedOut ? `stopped after suite.timeout (${suite.timeout})` : `exited with code ${result.exitCode}`;
     return skip(ids.length, `the command wrote no JUnit report to $JUNIT_XML (${how}; output in ${outputPath})`);
   }
-  const { tests } = await readJUnitFiles([junitXml]);
-  return { ran: true, selected: ids.length, tests: countOutcomes(tests.map((t) => t.outcome)), junitPaths: [junitXml], durationMs: result.durationMs };
+  const { table } = await readJUnitTable([junitXml]);
+  return { ran: true, selected: ids.length, tests: countOutcomes(table.outcomes), junitPaths: [junitXml], durationMs: result.durationMs };
 }
