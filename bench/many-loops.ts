@@ -12,7 +12,10 @@
  * others wait in history and are replayed when they move, at most --max-concurrent-workflow-tasks at
  * a time (`tdl worker --max-concurrent-workflow-tasks`).
  *
- * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 100] [--max-concurrent-workflow-tasks 40]
+ * The worker runs as the Docker image runs it (its node flags and allocator, read from the Dockerfile;
+ * see `imageRuntime`), or with `--runtime plain` as `npx tdl worker` runs it.
+ *
+ * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 100] [--max-concurrent-workflow-tasks 40] [--runtime image|plain]
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -21,7 +24,7 @@ import { parseArgs } from 'node:util';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loopStartSearchAttributes } from '../src/search-attributes-admin';
 import * as messages from '../src/workflows/messages';
-import { memoryMb, withWorkerProcess } from './worker-process';
+import { describeRuntime, imageRuntime, memoryMb, PLAIN_NODE, withWorkerProcess } from './worker-process';
 
 const PASS = '<testsuite name="s" tests="1"><testcase classname="smoke" name="t1"/></testsuite>';
 const FAIL = '<testsuite name="s" tests="1" failures="1"><testcase classname="smoke" name="t1"><failure message="HTTP 401 token expired"/></testcase></testsuite>';
@@ -52,8 +55,11 @@ async function main() {
       loops: { type: 'string', default: '2000' },
       'max-cached-loops': { type: 'string', default: '100' },
       'max-concurrent-workflow-tasks': { type: 'string', default: '40' },
+      runtime: { type: 'string', default: 'image' },
     },
   });
+  if (values.runtime !== 'image' && values.runtime !== 'plain') throw new Error(`--runtime must be image or plain, not ${values.runtime}`);
+  const runtime = values.runtime === 'image' ? imageRuntime() : PLAIN_NODE;
   const n = Number(values.loops);
   const cached = values['max-cached-loops'];
   const deciding = values['max-concurrent-workflow-tasks'];
@@ -85,9 +91,10 @@ async function main() {
     const done = Date.now();
     console.log(`${n} concurrent loops on one worker keeping at most ${cached} in memory and deciding for ${deciding} at once (2 cycles each: a failing suite, a fix, a passing suite), Temporal dev server on loopback`);
     console.log(`started all in ${((started - t0) / 1000).toFixed(1)} s; all awaiting a fix after ${((waiting - t0) / 1000).toFixed(1)} s; all passed after ${((done - t0) / 1000).toFixed(1)} s`);
+    console.log(`worker: ${describeRuntime(runtime)}`);
     console.log(`time per loop (wall / loops): ${((done - t0) / n).toFixed(1)} ms`);
     console.log(`worker RSS with all ${n} waiting: ${rssWaiting.toFixed(0)} MB; peak RSS: ${memoryMb(worker.pid!, 'VmHWM').toFixed(0)} MB (goal < 200 MB)`);
-  });
+  }, runtime);
 }
 
 main().catch((err) => {

@@ -1,5 +1,5 @@
 /** For benches that measure a real `tdl worker` process: a dev server, the worker on a fresh queue, their memory. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,15 +19,57 @@ export interface BenchWorker {
   worker: ChildProcess;
 }
 
+/** How the worker process is run: node's flags and the allocator's environment. */
+export interface WorkerRuntime {
+  execArgv: string[];
+  env: Record<string, string>;
+}
+
+/** Plain `node bin/tdl.js worker`, as `npx tdl worker` runs it. */
+export const PLAIN_NODE: WorkerRuntime = { execArgv: [], env: {} };
+
+/**
+ * The worker as the Docker image runs it, read from the Dockerfile: the node flags of its ENTRYPOINT
+ * and the allocator settings of its ENV. LD_PRELOAD is kept only where this host has the library
+ * (Debian: `apt-get install libjemalloc2`); `describeRuntime` says which allocator was measured.
+ */
+export function imageRuntime(): WorkerRuntime {
+  const dockerfile = readFileSync(resolve(__dirname, '..', '..', 'Dockerfile'), 'utf8');
+  const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]') as string[];
+  const env: Record<string, string> = {};
+  for (const [, line] of dockerfile.matchAll(/^ENV (.*)$/gm)) {
+    for (const [, name, value] of line.matchAll(/(\w+)=(\S+)/g)) if (/^(LD_PRELOAD|MALLOC_)/.test(name)) env[name] = value;
+  }
+  if (env.LD_PRELOAD && !sharedLibraries().includes(env.LD_PRELOAD)) delete env.LD_PRELOAD;
+  return { execArgv: entrypoint.filter((arg) => arg.startsWith('--')), env };
+}
+
+function sharedLibraries(): string {
+  for (const ldconfig of ['ldconfig', '/sbin/ldconfig']) {
+    try {
+      return execFileSync(ldconfig, ['-p'], { encoding: 'utf8' });
+    } catch {
+      // not on PATH (a non-root user's PATH often lacks /sbin): try the next
+    }
+  }
+  return '';
+}
+
+export function describeRuntime({ execArgv, env }: WorkerRuntime): string {
+  const allocator = env.LD_PRELOAD ? `${env.LD_PRELOAD} preloaded` : 'glibc malloc';
+  const settings = Object.entries(env).map(([name, value]) => `${name}=${value}`);
+  return `node ${[...execArgv, 'bin/tdl.js worker'].join(' ')}, ${allocator}${settings.length ? ` (${settings.join(' ')})` : ''}`;
+}
+
 /** Runs `fn` with a dev server and one worker process, and stops both after it. */
-export async function withWorkerProcess<T>(prefix: string, workerEnv: Record<string, string>, fn: (b: BenchWorker) => Promise<T>): Promise<T> {
+export async function withWorkerProcess<T>(prefix: string, workerEnv: Record<string, string>, fn: (b: BenchWorker) => Promise<T>, runtime = PLAIN_NODE): Promise<T> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: ensureTemporalCli() }, ip: '127.0.0.1', ui: false, log: { format: 'pretty', level: 'error' }, searchAttributes: LOOP_SEARCH_ATTRIBUTES },
   });
   const dir = mkdtempSync(join(tmpdir(), `tdl-bench-${prefix}-`));
   const taskQueue = `bench-${randomUUID()}`;
-  const worker = spawn(process.execPath, [TDL, 'worker', '--task-queue', taskQueue, '--reports-dir', join(dir, 'reports')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_LOG_LEVEL: 'WARN', ...workerEnv },
+  const worker = spawn(process.execPath, [...runtime.execArgv, TDL, 'worker', '--task-queue', taskQueue, '--reports-dir', join(dir, 'reports')], {
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TEMPORAL_NAMESPACE: 'default', TDL_LOG_LEVEL: 'WARN', ...runtime.env, ...workerEnv },
     stdio: 'inherit',
   });
   try {

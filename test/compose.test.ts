@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { load } from 'js-yaml';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
 import { devServerSearchAttributeArgs } from '../src/search-attributes';
+import { imageRuntime } from '../bench/worker-process';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -60,7 +61,13 @@ describe('docker-compose.yml', function () {
     const dockerfile = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8');
     assert.match(dockerfile, /^FROM node:20/m);
     assert.match(dockerfile, /RUN npm ci/);
-    assert.match(dockerfile, /ENTRYPOINT \["node", "\/app\/bin\/tdl\.js"\]/);
+    assert.match(dockerfile, /ENTRYPOINT \["node", ("--[\w-]+=\d+", )*"\/app\/bin\/tdl\.js"\]/);
+    // bench/many-loops runs the worker with these, as the image does.
+    const runtime = imageRuntime();
+    assert.deepEqual(runtime.execArgv, ['--max-old-space-size=1024', '--max-semi-space-size=2']);
+    assert.match(dockerfile, /apt-get install -y --no-install-recommends libjemalloc2/);
+    assert.match(dockerfile, /^ENV LD_PRELOAD=libjemalloc\.so\.2$/m);
+    assert.match(runtime.env.MALLOC_CONF, /^narenas:2,/);
     // Loops started by anyone run their commands in this container: never as root.
     const users = [...dockerfile.matchAll(/^USER\s+(\S+)/gm)].map((m) => m[1]);
     assert.equal(users.at(-1), 'node', 'the last USER is the unprivileged node user');

@@ -383,7 +383,9 @@ async function streamText(file: string, onText: (text: string, bytesRead: number
   );
   if (size > MAX_REPORT_BYTES) throw tooLarge();
   await new Promise<void>((resolve, reject) => {
-    const stream = fs.createReadStream(file, { highWaterMark: READ_CHUNK_BYTES });
+    // A small report gets a buffer of its own size: a 1 MB buffer per small report is memory the
+    // diagnosis thread holds until its next garbage collection, tens of MB on a busy worker.
+    const stream = fs.createReadStream(file, { highWaterMark: size > 0 ? Math.min(size, READ_CHUNK_BYTES) : ROOT_WITHIN_BYTES });
     let decode: ((bytes: Buffer, end: boolean) => string) | null = null;
     let bytesRead = 0;
     const emit = (text: string) => {
