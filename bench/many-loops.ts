@@ -15,7 +15,7 @@
  * The worker runs as the Docker image runs it (its node flags and allocator, read from the Dockerfile;
  * see `imageRuntime`), or with `--runtime plain` as `npx tdl worker` runs it.
  *
- * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 100] [--max-concurrent-workflow-tasks 40] [--runtime image|plain]
+ * Usage: node dist/bench/many-loops.js [--loops 2000] [--max-cached-loops 20] [--max-concurrent-workflow-tasks 4] [--runtime image|plain]
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -53,8 +53,9 @@ async function main() {
   const { values } = parseArgs({
     options: {
       loops: { type: 'string', default: '2000' },
-      'max-cached-loops': { type: 'string', default: '100' },
-      'max-concurrent-workflow-tasks': { type: 'string', default: '40' },
+      // The README's settings for a worker with many loops, not the SDK's defaults (by heap size, and 40).
+      'max-cached-loops': { type: 'string', default: '20' },
+      'max-concurrent-workflow-tasks': { type: 'string', default: '4' },
       runtime: { type: 'string', default: 'image' },
     },
   });
