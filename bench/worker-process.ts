@@ -30,8 +30,8 @@ export const PLAIN_NODE: WorkerRuntime = { execArgv: [], env: {} };
 
 /**
  * The worker as the Docker image runs it, read from the Dockerfile: the node flags of its ENTRYPOINT
- * and the allocator settings of its ENV. LD_PRELOAD is kept only where this host has the library
- * (Debian: `apt-get install libjemalloc2`); `describeRuntime` says which allocator was measured.
+ * and the allocator settings of its ENV. The allocator is preloaded only where this host has it
+ * (Debian: `apt-get install libjemalloc2`); `describeRuntime` says which one was measured.
  */
 export function imageRuntime(): WorkerRuntime {
   const dockerfile = readFileSync(resolve(__dirname, '..', '..', 'Dockerfile'), 'utf8');
@@ -40,8 +40,10 @@ export function imageRuntime(): WorkerRuntime {
   for (const [, line] of dockerfile.matchAll(/^ENV (.*)$/gm)) {
     for (const [, name, value] of line.matchAll(/(\w+)=(\S+)/g)) if (/^(LD_PRELOAD|MALLOC_)/.test(name)) env[name] = value;
   }
-  if (env.LD_PRELOAD && !sharedLibraries().includes(env.LD_PRELOAD)) delete env.LD_PRELOAD;
-  return { execArgv: entrypoint.filter((arg) => arg.startsWith('--')), env };
+  const execArgv = entrypoint.filter((arg) => arg.startsWith('--'));
+  // Without the preloaded allocator its settings mean nothing: glibc's defaults are measured.
+  if (env.LD_PRELOAD && !sharedLibraries().includes(env.LD_PRELOAD)) return { execArgv, env: {} };
+  return { execArgv, env };
 }
 
 function sharedLibraries(): string {
