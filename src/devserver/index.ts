@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { devServerSearchAttributeArgs } from '../search-attributes';
@@ -38,6 +38,17 @@ function portInUse(host: string, port: number): Promise<boolean> {
   });
 }
 
+/** A port on `ip` that was free a moment ago, other than those in `besides`. */
+export async function freePort(ip: string, besides: number[] = []): Promise<number> {
+  for (;;) {
+    const server = createServer();
+    await new Promise<void>((listening, fail) => server.once('error', fail).listen(0, ip, listening));
+    const { port } = server.address() as AddressInfo;
+    await new Promise((closed) => server.close(closed));
+    if (!besides.includes(port)) return port;
+  }
+}
+
 async function waitUntilServing(address: string, child: ChildProcess, logPath: string): Promise<void> {
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
@@ -64,13 +75,17 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
         `To use it, set TEMPORAL_ADDRESS=${ip}:${port} and run \`tdl worker\`.`,
     );
   }
+  // The CLI would pick these itself, before its server binds --port, and could pick that very port
+  // (a restart in CI failed with "bind: address already in use"): chosen here, all four differ.
+  const httpPort = await freePort(ip, [port, uiPort]);
+  const metricsPort = await freePort(ip, [port, uiPort, httpPort]);
   const cli = ensureTemporalCli(opts.log);
   mkdirSync(dataDir, { recursive: true });
   const logPath = join(dataDir, 'temporal-dev-server.log');
   const out = openSync(logPath, 'a');
   const child = spawn(
     cli,
-    ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--db-filename', join(dataDir, 'temporal.db'), '--log-level', 'warn', ...devServerSearchAttributeArgs()],
+    ['server', 'start-dev', '--ip', ip, '--port', String(port), '--ui-port', String(uiPort), '--http-port', String(httpPort), '--metrics-port', String(metricsPort), '--db-filename', join(dataDir, 'temporal.db'), '--log-level', 'warn', ...devServerSearchAttributeArgs()],
     { stdio: ['ignore', out, out] },
   );
   const address = `${ip}:${port}`;

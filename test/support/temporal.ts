@@ -11,10 +11,10 @@ import type { LoopStatus, Phase } from '../../src/workflows/state';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { temporal } from '@temporalio/proto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ensureTemporalCli, ensureTool, TIME_SKIPPING_SERVER } from '../../src/devserver/temporal-cli';
+import { freePort as freePortOn } from '../../src/devserver';
 import { LOOP_SEARCH_ATTRIBUTES } from '../../src/search-attributes';
 import { createLoopWorker } from '../../src/worker';
 import type { LoopWorker } from '../../src/host-worker';
@@ -186,10 +186,6 @@ export async function killHard(child: ChildProcess): Promise<void> {
 }
 
 /** A port that was free a moment ago, for servers that take a port number rather than 0. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
+export function freePort(): Promise<number> {
+  return freePortOn('127.0.0.1');
 }
