@@ -3,6 +3,8 @@
 # and deploy tools added (install them after `USER root`, then switch back with `USER node`).
 FROM node:20-bookworm-slim
 WORKDIR /app
+# jemalloc, for the worker's memory (see its ENV below); before the sources, so a code change keeps this layer.
+RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
@@ -17,7 +19,6 @@ ENV TDL_REPORTS_DIR=/reports
 # The worker's memory with thousands of loops (bench/many-loops). jemalloc hands freed memory back
 # where glibc's per-thread arenas keep it fragmented; it is preloaded for every process here, the
 # suite commands too. narenas:2 and the decay times keep its own caches small.
-RUN apt-get update && apt-get install -y --no-install-recommends libjemalloc2 && rm -rf /var/lib/apt/lists/*
 ENV LD_PRELOAD=libjemalloc.so.2
 ENV MALLOC_CONF=narenas:2,background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0
 # Owned by the worker's user before it becomes a volume: a new named volume copies the ownership.
