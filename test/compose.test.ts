@@ -10,6 +10,7 @@ import { load } from 'js-yaml';
 import { ensureTemporalCli } from '../src/devserver/temporal-cli';
 import { devServerSearchAttributeArgs } from '../src/search-attributes';
 import { imageRuntime } from '../bench/worker-process';
+import { THREAD_HEAP_MB } from '../src/activities/diagnose';
 
 const ROOT = resolve(__dirname, '..', '..');
 
@@ -63,7 +64,8 @@ describe('docker-compose.yml', function () {
     assert.match(dockerfile, /RUN npm ci/);
     assert.match(dockerfile, /ENTRYPOINT \["node", ("--[\w-]+=\d+", )*"\/app\/bin\/tdl\.js"\]/);
     // The worker's runtime for many loops; bench/many-loops reads the flags from here.
-    assert.deepEqual(imageRuntime().execArgv, ['--max-old-space-size=1024', '--max-semi-space-size=2']);
+    // V8's process-wide limit overrides the diagnosis thread's own: they must agree.
+    assert.deepEqual(imageRuntime().execArgv, [`--max-old-space-size=${THREAD_HEAP_MB}`, '--max-semi-space-size=2']);
     assert.match(dockerfile, /apt-get install -y --no-install-recommends libjemalloc2/);
     assert.match(dockerfile, /^ENV LD_PRELOAD=libjemalloc\.so\.2$/m);
     assert.match(dockerfile, /^ENV MALLOC_CONF=narenas:2,/m);

@@ -30,8 +30,11 @@ export interface DiagnoseInput {
 
 /** Threads at once: one core stays for the event loop and the suites' processes. */
 const MAX_THREADS = Math.max(1, Math.min(4, availableParallelism() - 1));
-/** A hostile report must not take the worker's memory with it: the thread dies alone. */
-const THREAD_HEAP_MB = 1024;
+/**
+ * A hostile report must not take the worker's memory with it: the thread dies alone. A process-wide
+ * --max-old-space-size overrides it, so the Docker image's flag has this same value.
+ */
+export const THREAD_HEAP_MB = 1024;
 /** Cancellation reaches an activity only through its heartbeats. */
 const HEARTBEAT_MS = 1000;
 /** An idle thread leaves after this long: a worker whose loops wait for people holds no engine. */
